@@ -1,0 +1,342 @@
+package definitions
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// Problem is one thing wrong with a definition, at a path such as
+// `phases[3].customer_fields[1].field`.
+type Problem struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string { return p.Path + ": " + p.Message }
+
+// Problems is every problem found; as an error it lists them all.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "; ")
+}
+
+// AsProblems extracts the problems from an error chain.
+func AsProblems(err error) (Problems, bool) {
+	var ps Problems
+	if errors.As(err, &ps) {
+		return ps, true
+	}
+	return nil, false
+}
+
+type checker struct {
+	problems Problems
+}
+
+func (c *checker) add(path, format string, args ...any) {
+	c.problems = append(c.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) condition(path, src string) {
+	if _, err := Compile(src); err != nil {
+		c.add(path, "%v", err)
+	}
+}
+
+// Validate checks that a definition is complete and consistent; it returns every
+// problem it finds, or nil.
+func (d *Definition) Validate() Problems {
+	c := &checker{}
+	if d.Workflow.Key == "" {
+		c.add("workflow.key", "must not be empty")
+	}
+	if strings.TrimSpace(d.Workflow.Name) == "" {
+		c.add("workflow.name", "must not be empty")
+	}
+	fields := map[string]Field{}
+	for i, f := range d.Fields {
+		c.field(fmt.Sprintf("fields[%d]", i), f, fields, d.Documents)
+		fields[f.Key] = f
+	}
+	messages := map[string]bool{}
+	for i, m := range d.Messages {
+		c.message(fmt.Sprintf("messages[%d]", i), m, messages)
+		messages[m.Key] = true
+	}
+	phases := map[string]bool{}
+	for i, p := range d.Phases {
+		path := fmt.Sprintf("phases[%d]", i)
+		if p.Key == "" {
+			c.add(path+".key", "must not be empty")
+		} else if phases[p.Key] {
+			c.add(path+".key", "duplicate phase %q", p.Key)
+		}
+		phases[p.Key] = true
+		if strings.TrimSpace(p.Name) == "" {
+			c.add(path+".name", "must not be empty")
+		}
+		c.condition(path+".condition", p.Condition)
+		if p.Turn != "" && p.Turn != TurnCustomer && p.Turn != TurnStaff {
+			c.add(path+".turn", "%q is neither %q nor %q", p.Turn, TurnCustomer, TurnStaff)
+		}
+		c.uses(path+".staff_fields", p.StaffFields, fields, false)
+		c.uses(path+".customer_fields", p.CustomerFields, fields, true)
+		for j, m := range p.Messages {
+			if !messages[m] {
+				c.add(fmt.Sprintf("%s.messages[%d]", path, j), "unknown message template %q", m)
+			}
+		}
+	}
+	if len(d.Workflow.Phases) == 0 {
+		c.add("workflow.phases", "must list at least one phase")
+	}
+	inWorkflow := map[string]bool{}
+	for i, pk := range d.Workflow.Phases {
+		if inWorkflow[pk] {
+			c.add(fmt.Sprintf("workflow.phases[%d]", i), "phase %q listed twice", pk)
+		}
+		inWorkflow[pk] = true
+		if !phases[pk] {
+			c.add(fmt.Sprintf("workflow.phases[%d]", i), "unknown phase %q", pk)
+		}
+	}
+	if len(d.Phases) == len(d.Workflow.Phases) {
+		for i, p := range d.Phases {
+			if d.Workflow.Phases[i] != p.Key {
+				c.add(fmt.Sprintf("phases[%d]", i), "phase %q is out of workflow order (want %q)", p.Key, d.Workflow.Phases[i])
+			}
+		}
+	} else {
+		c.add("phases", "has %d phases, the workflow lists %d", len(d.Phases), len(d.Workflow.Phases))
+	}
+	c.followUps(d.Phases, inWorkflow)
+	return c.problems
+}
+
+func (c *checker) field(path string, f Field, seen map[string]Field, documents []string) {
+	if f.Key == "" {
+		c.add(path+".key", "must not be empty")
+	} else if _, dup := seen[f.Key]; dup {
+		c.add(path+".key", "duplicate field %q", f.Key)
+	} else if !validKey(f.Key) {
+		c.add(path+".key", "%q may hold only a-z, 0-9 and _ and must start with a letter", f.Key)
+	}
+	if !f.Type.Known() {
+		c.add(path+".type", "unknown field type %q", f.Type)
+		return
+	}
+	if strings.TrimSpace(f.Label) == "" && f.Type != TypeStaticText {
+		c.add(path+".label", "must not be empty")
+	}
+	switch f.Type {
+	case TypeSelect:
+		if len(f.Options) == 0 {
+			c.add(path+".options", "a select needs at least one option")
+		}
+		values := map[string]bool{}
+		for j, o := range f.Options {
+			if o.Value == "" {
+				c.add(fmt.Sprintf("%s.options[%d].value", path, j), "must not be empty")
+			} else if values[o.Value] {
+				c.add(fmt.Sprintf("%s.options[%d].value", path, j), "duplicate option %q", o.Value)
+			}
+			values[o.Value] = true
+		}
+	case TypeDocumentView, TypeDocumentStore:
+		if len(f.Templates) == 0 {
+			c.add(path+".templates", "a document field needs at least one document template")
+		}
+		for j, t := range f.Templates {
+			if len(documents) > 0 && !slices.Contains(documents, t) {
+				c.add(fmt.Sprintf("%s.templates[%d]", path, j), "unknown document template %q", t)
+			}
+		}
+	}
+	if len(f.Options) > 0 && f.Type != TypeSelect {
+		c.add(path+".options", "only a select has options, not a %s", f.Type)
+	}
+	if len(f.Templates) > 0 && f.Type != TypeDocumentView && f.Type != TypeDocumentStore {
+		c.add(path+".templates", "only a document field offers templates, not a %s", f.Type)
+	}
+	if len(f.Extras) > 0 && f.Type != TypeVehicleConfig {
+		c.add(path+".extras", "only a vehicle configuration restricts extras, not a %s", f.Type)
+	}
+	if f.Default != nil {
+		if !f.Type.Input() {
+			c.add(path+".default", "a %s field takes no default", f.Type)
+		} else if _, err := f.Normalize(f.Default, f.Extras); err != nil && f.Type != TypeVehicleConfig {
+			c.add(path+".default", "%v", err)
+		}
+	}
+	c.condition(path+".condition", f.Condition)
+}
+
+func (c *checker) uses(path string, uses []FieldUse, fields map[string]Field, customer bool) {
+	seen := map[string]bool{}
+	for j, u := range uses {
+		p := fmt.Sprintf("%s[%d]", path, j)
+		f, ok := fields[u.Field]
+		switch {
+		case u.Field == "":
+			c.add(p+".field", "must not be empty")
+			continue
+		case !ok:
+			c.add(p+".field", "unknown field %q", u.Field)
+			continue
+		case seen[u.Field]:
+			c.add(p+".field", "field %q used twice in this view", u.Field)
+		}
+		seen[u.Field] = true
+		if customer && f.Type.StaffOnly() {
+			c.add(p+".field", "a %s field cannot be used in the customer view", f.Type)
+		}
+		if u.Required && !f.Type.Input() {
+			c.add(p+".required", "a %s field cannot be required", f.Type)
+		}
+		if u.Required && u.ReadOnly {
+			c.add(p+".required", "a read-only use cannot be required")
+		}
+		c.condition(p+".condition", u.Condition)
+	}
+}
+
+func (c *checker) message(path string, m MessageTemplate, seen map[string]bool) {
+	if m.Key == "" {
+		c.add(path+".key", "must not be empty")
+	} else if seen[m.Key] {
+		c.add(path+".key", "duplicate message template %q", m.Key)
+	}
+	if m.Channel != ChannelEmail && m.Channel != ChannelSMS {
+		c.add(path+".channel", "%q is neither %q nor %q", m.Channel, ChannelEmail, ChannelSMS)
+	}
+	if m.Channel == ChannelEmail && strings.TrimSpace(m.Subject) == "" {
+		c.add(path+".subject", "an e-mail needs a subject")
+	}
+	if strings.TrimSpace(m.Body) == "" {
+		c.add(path+".body", "must not be empty")
+	}
+}
+
+func (c *checker) followUps(phases []Phase, inWorkflow map[string]bool) {
+	next := map[string]string{}
+	for _, p := range phases {
+		next[p.Key] = p.FollowUp
+	}
+	for i, p := range phases {
+		if p.FollowUp == "" {
+			continue
+		}
+		path := fmt.Sprintf("phases[%d].follow_up", i)
+		if !inWorkflow[p.FollowUp] {
+			c.add(path, "follow-up %q is not a phase of this workflow", p.FollowUp)
+			continue
+		}
+		chain := []string{p.Key}
+		for cur := p.FollowUp; cur != ""; cur = next[cur] {
+			if slices.Contains(chain, cur) {
+				c.add(path, "follow-ups loop: %s", strings.Join(append(chain, cur), " → "))
+				break
+			}
+			chain = append(chain, cur)
+		}
+	}
+}
+
+func validKey(k string) bool {
+	for i, r := range k {
+		switch {
+		case r >= 'a' && r <= 'z':
+		case (r >= '0' && r <= '9') || r == '_':
+			if i == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return k != ""
+}
+
+// ValidateCatalog checks a dealer's catalog against the system catalog that ships with
+// the product: system parts must be unchanged, own parts must not claim to be system
+// parts, keys are unique, and every workflow resolves into a valid definition.
+func ValidateCatalog(c Catalog, system Catalog) Problems {
+	ch := &checker{}
+	sysFields := map[string]Field{}
+	for _, f := range system.Fields {
+		sysFields[f.Key] = f
+	}
+	sysPhases := map[string]Phase{}
+	for _, p := range system.Phases {
+		sysPhases[p.Key] = p
+	}
+	sysWorkflows := map[string]Workflow{}
+	for _, w := range system.Workflows {
+		sysWorkflows[w.Key] = w
+	}
+	seen := map[string]Field{}
+	for i, f := range c.Fields {
+		path := fmt.Sprintf("fields[%d]", i)
+		ch.field(path, f, seen, c.Documents)
+		seen[f.Key] = f
+		if s, isSys := sysFields[f.Key]; isSys {
+			if !reflect.DeepEqual(s, f) {
+				ch.add(path, "system field %q cannot be changed; copy it under a new key", f.Key)
+			}
+		} else if f.System {
+			ch.add(path+".system", "own field %q cannot be a system field", f.Key)
+		}
+	}
+	phaseSeen := map[string]bool{}
+	for i, p := range c.Phases {
+		path := fmt.Sprintf("phases[%d]", i)
+		if phaseSeen[p.Key] {
+			ch.add(path+".key", "duplicate phase %q", p.Key)
+		}
+		phaseSeen[p.Key] = true
+		if s, isSys := sysPhases[p.Key]; isSys {
+			if !reflect.DeepEqual(s, p) {
+				ch.add(path, "system phase %q cannot be changed; copy it under a new key", p.Key)
+			}
+		} else if p.System {
+			ch.add(path+".system", "own phase %q cannot be a system phase", p.Key)
+		}
+	}
+	wfSeen := map[string]bool{}
+	for i, w := range c.Workflows {
+		path := fmt.Sprintf("workflows[%d]", i)
+		if wfSeen[w.Key] {
+			ch.add(path+".key", "duplicate workflow %q", w.Key)
+		}
+		wfSeen[w.Key] = true
+		if s, isSys := sysWorkflows[w.Key]; isSys {
+			if !reflect.DeepEqual(s, w) {
+				ch.add(path, "system workflow %q cannot be changed; copy it under a new key", w.Key)
+			}
+		} else if w.System {
+			ch.add(path+".system", "own workflow %q cannot be a system workflow", w.Key)
+		}
+		d, err := c.Resolve(w.Key)
+		if ps, ok := AsProblems(err); ok {
+			for _, p := range ps {
+				ch.add(path+"."+strings.TrimPrefix(p.Path, "workflow."), "%s", p.Message)
+			}
+			continue
+		}
+		for _, p := range d.Validate() {
+			if strings.HasPrefix(p.Path, "fields[") {
+				continue // reported once above, at the catalog's own path
+			}
+			ch.add(path+"."+p.Path, "%s", p.Message)
+		}
+	}
+	return ch.problems
+}

@@ -1,0 +1,283 @@
+// Package job is the contract around one job: its identity, the names and payloads of
+// the messages the job workflow answers (updates, signal, query), the view a side sees,
+// and the read-model row and audit entries the workflow projects into PostgreSQL.
+//
+// It holds types and small pure helpers only, so the API, the workflow, the activities
+// and the store can share them without depending on each other.
+package job
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jobmanager/jobmanager/definitions"
+)
+
+// WorkflowType is the registered name of the job workflow.
+const WorkflowType = "JobWorkflow"
+
+// TaskQueue is the task queue of job workflows and their activities.
+const TaskQueue = "jobmanager-jobs"
+
+// Names of the messages the job workflow answers.
+const (
+	// UpdateActivate activates a phase (staff).
+	UpdateActivate = "activate-phase"
+	// UpdateSubmit submits fields of the current phase (staff or customer).
+	UpdateSubmit = "submit-fields"
+	// UpdateSetStatus sets the job status; closed or canceled ends the job.
+	UpdateSetStatus = "set-status"
+	// UpdateAssign assigns salesperson and location.
+	UpdateAssign = "assign"
+	// SignalPaymentReceived reports a payment from the payment provider. A signal, not
+	// an update: it comes from a webhook that must be accepted even while no worker runs.
+	SignalPaymentReceived = "payment-received"
+	// QueryView returns a side's view of the current phase.
+	QueryView = "view"
+)
+
+// Search attribute names; none holds personal data.
+const (
+	AttrDealer     = "JobDealer"
+	AttrStatus     = "JobStatus"
+	AttrPhase      = "JobPhase"
+	AttrTurn       = "JobTurn"
+	AttrDefinition = "JobDefinition"
+)
+
+// SearchAttributes lists the search attributes to register, all of type Keyword.
+var SearchAttributes = []string{AttrDealer, AttrStatus, AttrPhase, AttrTurn, AttrDefinition}
+
+// Status of a job.
+type Status string
+
+// Job statuses: closed and canceled end the job.
+const (
+	StatusOpen     Status = "open"
+	StatusSold     Status = "sold"
+	StatusClosed   Status = "closed"
+	StatusCanceled Status = "canceled"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusOpen, StatusSold, StatusClosed, StatusCanceled:
+		return true
+	}
+	return false
+}
+
+// Ended reports whether a job with this status is over.
+func (s Status) Ended() bool { return s == StatusClosed || s == StatusCanceled }
+
+// Side is who acts or looks: staff or customer.
+type Side string
+
+// The two sides of a job.
+const (
+	Staff    Side = "staff"
+	Customer Side = "customer"
+)
+
+// Source is how a job started.
+type Source string
+
+// Job sources.
+const (
+	SourceManual      Source = "manual"
+	SourcePark        Source = "park"
+	SourceCallback    Source = "callback"
+	SourceMarketplace Source = "marketplace"
+)
+
+// Valid reports whether s is a known source.
+func (s Source) Valid() bool {
+	switch s {
+	case SourceManual, SourcePark, SourceCallback, SourceMarketplace:
+		return true
+	}
+	return false
+}
+
+// WorkflowID is the job's workflow ID: `job/<dealer>/<number>`, without personal data.
+func WorkflowID(dealer string, number int64) string {
+	return fmt.Sprintf("job/%s/%d", dealer, number)
+}
+
+// ParseWorkflowID splits a workflow ID made by WorkflowID.
+func ParseWorkflowID(id string) (dealer string, number int64, err error) {
+	parts := strings.Split(id, "/")
+	if len(parts) != 3 || parts[0] != "job" || parts[1] == "" {
+		return "", 0, fmt.Errorf("workflow ID %q is not job/<dealer>/<number>", id)
+	}
+	n, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || n <= 0 {
+		return "", 0, fmt.Errorf("workflow ID %q: number is not a positive integer", id)
+	}
+	return parts[1], n, nil
+}
+
+// Actor is who does something: a side and an opaque ID (staff user or customer ID).
+type Actor struct {
+	Side Side   `json:"side"`
+	ID   string `json:"id"`
+}
+
+// Vehicle is what the job knows of the dealer's vehicle; no personal data.
+type Vehicle struct {
+	ID         string   `json:"id"`
+	Number     string   `json:"number"`
+	Make       string   `json:"make,omitempty"`
+	Model      string   `json:"model,omitempty"`
+	PriceCents int64    `json:"price_cents,omitempty"`
+	Location   string   `json:"location,omitempty"`
+	Extras     []string `json:"extras,omitempty"`
+}
+
+// ActivateRequest activates a phase. An empty Phase means the next one.
+type ActivateRequest struct {
+	RequestKey string `json:"request_key"`
+	Actor      Actor  `json:"actor"`
+	Phase      string `json:"phase,omitempty"`
+}
+
+// SubmitRequest submits fields of the current phase from one side's view.
+type SubmitRequest struct {
+	RequestKey string `json:"request_key"`
+	Actor      Actor  `json:"actor"`
+	// Phase is the phase the form was shown for; a submit for a phase that is no longer
+	// current is refused, so a stale form never writes into the wrong phase.
+	Phase  string         `json:"phase"`
+	Values map[string]any `json:"values"`
+}
+
+// StatusRequest sets the job status.
+type StatusRequest struct {
+	RequestKey string `json:"request_key"`
+	Actor      Actor  `json:"actor"`
+	Status     Status `json:"status"`
+}
+
+// AssignRequest assigns salesperson and location; nil leaves a value unchanged.
+type AssignRequest struct {
+	RequestKey  string  `json:"request_key"`
+	Actor       Actor   `json:"actor"`
+	Salesperson *string `json:"salesperson,omitempty"`
+	Location    *string `json:"location,omitempty"`
+}
+
+// PaymentReceived is the signal payload of a payment; Key is the provider's idempotency
+// key, so a webhook delivered twice counts once.
+type PaymentReceived struct {
+	Key         string `json:"key"`
+	AmountCents int64  `json:"amount_cents"`
+	Reference   string `json:"reference,omitempty"`
+}
+
+// Result is the answer to an update: the job's state after it.
+type Result struct {
+	Seq    int64            `json:"seq"`
+	Phase  string           `json:"phase"`
+	Status Status           `json:"status"`
+	Turn   definitions.Turn `json:"turn"`
+}
+
+// ViewRequest asks for one side's view.
+type ViewRequest struct {
+	Side Side `json:"side"`
+}
+
+// ViewField is one visible field of a view.
+type ViewField struct {
+	Key       string                `json:"key"`
+	Type      definitions.FieldType `json:"type"`
+	Label     string                `json:"label"`
+	HideLabel bool                  `json:"hide_label,omitempty"`
+	Text      string                `json:"text,omitempty"`
+	Value     any                   `json:"value,omitempty"`
+	Required  bool                  `json:"required,omitempty"`
+	ReadOnly  bool                  `json:"read_only,omitempty"`
+	Options   []definitions.Option  `json:"options,omitempty"`
+	// AfterSubmit marks a use shown only because its side has submitted.
+	AfterSubmit bool `json:"after_submit,omitempty"`
+}
+
+// PhaseRef names a phase.
+type PhaseRef struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
+}
+
+// View is what one side sees of the current phase.
+type View struct {
+	Dealer      string           `json:"dealer"`
+	Number      int64            `json:"number"`
+	Side        Side             `json:"side"`
+	Phase       PhaseRef         `json:"phase"`
+	Status      Status           `json:"status"`
+	Turn        definitions.Turn `json:"turn"`
+	Submitted   bool             `json:"submitted"`
+	Fields      []ViewField      `json:"fields"`
+	Seq         int64            `json:"seq"`
+	Salesperson string           `json:"salesperson,omitempty"`
+	Location    string           `json:"location,omitempty"`
+	// Reachable lists the phases staff can activate now (staff view only).
+	Reachable []PhaseRef `json:"reachable,omitempty"`
+	// Next is the phase an activation without a phase goes to (staff view only).
+	Next *PhaseRef `json:"next,omitempty"`
+}
+
+// Row is the job's read-model row.
+type Row struct {
+	Dealer      string           `json:"dealer"`
+	Number      int64            `json:"number"`
+	Phase       string           `json:"phase"`
+	PhaseName   string           `json:"phase_name"`
+	Status      Status           `json:"status"`
+	Turn        definitions.Turn `json:"turn"`
+	VehicleID   string           `json:"vehicle_id,omitempty"`
+	CustomerID  string           `json:"customer_id,omitempty"`
+	Salesperson string           `json:"salesperson,omitempty"`
+	Location    string           `json:"location,omitempty"`
+	Source      Source           `json:"source"`
+	Definition  definitions.Ref  `json:"definition"`
+	Seq         int64            `json:"seq"`
+	UpdatedAt   time.Time        `json:"updated_at"`
+}
+
+// Audit actions.
+const (
+	ActionCreated  = "created"
+	ActionActivate = "phase_activated"
+	ActionSkip     = "phase_skipped"
+	ActionSubmit   = "fields_submitted"
+	ActionStatus   = "status_changed"
+	ActionAssign   = "assigned"
+	ActionPayment  = "payment_received"
+)
+
+// AuditEntry is one change in the job's history: who, when, what, before and after.
+type AuditEntry struct {
+	Seq    int64          `json:"seq"`
+	At     time.Time      `json:"at"`
+	Actor  Actor          `json:"actor"`
+	Action string         `json:"action"`
+	Phase  string         `json:"phase,omitempty"`
+	Before map[string]any `json:"before,omitempty"`
+	After  map[string]any `json:"after,omitempty"`
+}
+
+// Projection is one write to the read model: the row as of Row.Seq and the audit
+// entries that led to it. Writing it twice changes nothing; writing an older one never
+// overwrites a newer row.
+type Projection struct {
+	Row     Row          `json:"row"`
+	Entries []AuditEntry `json:"entries"`
+}
+
+// ActivityProject is the registered name of the projection activity, which takes a
+// Projection and writes it to PostgreSQL.
+const ActivityProject = "ProjectJob"
