@@ -1,0 +1,65 @@
+package workflows
+
+import (
+	"github.com/jobmanager/jobmanager/definitions"
+	"github.com/jobmanager/jobmanager/job"
+)
+
+// maxKeys bounds the remembered request keys; a job sees far fewer actions, and a retry
+// comes minutes, not thousands of actions, after its first attempt.
+const maxKeys = 2000
+
+// State is everything a job is, carried over by continue-as-new.
+type State struct {
+	Phase       string           `json:"phase"`
+	Status      job.Status       `json:"status"`
+	Turn        definitions.Turn `json:"turn"`
+	Values      map[string]any   `json:"values"`
+	Salesperson string           `json:"salesperson,omitempty"`
+	Location    string           `json:"location,omitempty"`
+	// Seq numbers the job's history entries; it only grows.
+	Seq int64 `json:"seq"`
+	// StaffSubmitted and CustomerSubmitted say whether each side has submitted the
+	// current phase; activation resets them.
+	StaffSubmitted    bool `json:"staff_submitted,omitempty"`
+	CustomerSubmitted bool `json:"customer_submitted,omitempty"`
+	// Visited lists activated phases in order.
+	Visited []string `json:"visited,omitempty"`
+	// Keys are processed request and payment keys with the result they gave, oldest
+	// first, so a repeated request answers the same and changes nothing.
+	Keys []ProcessedKey `json:"keys,omitempty"`
+	// PaidCents sums the payments received.
+	PaidCents int64 `json:"paid_cents,omitempty"`
+}
+
+// ProcessedKey is a request key the job has applied and the answer it gave.
+type ProcessedKey struct {
+	Key    string     `json:"key"`
+	Result job.Result `json:"result"`
+}
+
+func (s *State) processed(key string) (job.Result, bool) {
+	if key == "" {
+		return job.Result{}, false
+	}
+	for i := len(s.Keys) - 1; i >= 0; i-- {
+		if s.Keys[i].Key == key {
+			return s.Keys[i].Result, true
+		}
+	}
+	return job.Result{}, false
+}
+
+func (s *State) remember(key string, r job.Result) {
+	if key == "" {
+		return
+	}
+	s.Keys = append(s.Keys, ProcessedKey{Key: key, Result: r})
+	if len(s.Keys) > maxKeys {
+		s.Keys = append([]ProcessedKey(nil), s.Keys[len(s.Keys)-maxKeys:]...)
+	}
+}
+
+func (s *State) result() job.Result {
+	return job.Result{Seq: s.Seq, Phase: s.Phase, Status: s.Status, Turn: s.Turn}
+}
