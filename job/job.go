@@ -281,3 +281,44 @@ type Projection struct {
 // ActivityProject is the registered name of the projection activity, which takes a
 // Projection and writes it to PostgreSQL.
 const ActivityProject = "ProjectJob"
+
+// Rejection codes: why the job refused a request. The API maps them to HTTP statuses.
+const (
+	// CodeInvalid: the request itself is wrong (a field value, a missing field).
+	CodeInvalid = "invalid"
+	// CodeConflict: the request does not fit the job's state (stale phase, phase not
+	// reachable, status unchanged).
+	CodeConflict = "conflict"
+	// CodeEnded: the job is closed or canceled.
+	CodeEnded = "ended"
+	// CodeForbidden: the acting side may not do this.
+	CodeForbidden = "forbidden"
+)
+
+// RejectionErrorType is the Temporal application error type of a rejection; its
+// details hold a Rejection.
+const RejectionErrorType = "JobRejected"
+
+// FieldError names one field and what is wrong with it.
+type FieldError struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// Rejection is why the job refused a request, with every field problem found.
+type Rejection struct {
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Fields  []FieldError `json:"fields,omitempty"`
+}
+
+func (r *Rejection) Error() string {
+	if len(r.Fields) == 0 {
+		return r.Message
+	}
+	parts := make([]string, len(r.Fields))
+	for i, f := range r.Fields {
+		parts[i] = f.Field + ": " + f.Reason
+	}
+	return r.Message + ": " + strings.Join(parts, "; ")
+}

@@ -1,0 +1,349 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/jobmanager/jobmanager/definitions"
+	"github.com/jobmanager/jobmanager/job"
+)
+
+// ErrInvalidCursor is returned (wrapped) by ListJobs for a cursor it did not make.
+var ErrInvalidCursor = errors.New("invalid cursor")
+
+// List page sizes.
+const (
+	DefaultJobLimit = 50
+	MaxJobLimit     = 500
+)
+
+const jobColumns = `dealer, number, phase, phase_name, status, turn, vehicle_id, customer_id, salesperson,
+	location, source, definition_workflow, definition_version, definition_hash, seq, updated_at`
+
+// jobRecord is a jobs row as stored; job.Row nests the definition reference.
+type jobRecord struct {
+	Dealer             string    `db:"dealer"`
+	Number             int64     `db:"number"`
+	Phase              string    `db:"phase"`
+	PhaseName          string    `db:"phase_name"`
+	Status             string    `db:"status"`
+	Turn               string    `db:"turn"`
+	VehicleID          string    `db:"vehicle_id"`
+	CustomerID         string    `db:"customer_id"`
+	Salesperson        string    `db:"salesperson"`
+	Location           string    `db:"location"`
+	Source             string    `db:"source"`
+	DefinitionWorkflow string    `db:"definition_workflow"`
+	DefinitionVersion  int       `db:"definition_version"`
+	DefinitionHash     string    `db:"definition_hash"`
+	Seq                int64     `db:"seq"`
+	UpdatedAt          time.Time `db:"updated_at"`
+}
+
+func (r jobRecord) row() job.Row {
+	return job.Row{
+		Dealer:      r.Dealer,
+		Number:      r.Number,
+		Phase:       r.Phase,
+		PhaseName:   r.PhaseName,
+		Status:      job.Status(r.Status),
+		Turn:        definitions.Turn(r.Turn),
+		VehicleID:   r.VehicleID,
+		CustomerID:  r.CustomerID,
+		Salesperson: r.Salesperson,
+		Location:    r.Location,
+		Source:      job.Source(r.Source),
+		Definition:  definitions.Ref{Workflow: r.DefinitionWorkflow, Version: r.DefinitionVersion, Hash: r.DefinitionHash},
+		Seq:         r.Seq,
+		UpdatedAt:   r.UpdatedAt,
+	}
+}
+
+// rowArgs are the values of the jobs columns from dealer to seq, then updated_at, in
+// insert order ($1 to $16).
+func rowArgs(r job.Row) []any {
+	return []any{
+		r.Dealer, r.Number, r.Phase, r.PhaseName, string(r.Status), string(r.Turn), r.VehicleID, r.CustomerID,
+		r.Salesperson, r.Location, string(r.Source), r.Definition.Workflow, r.Definition.Version, r.Definition.Hash,
+		r.Seq, nullTime(r.UpdatedAt),
+	}
+}
+
+const insertJob = `
+	INSERT INTO jobs (dealer, number, phase, phase_name, status, turn, vehicle_id, customer_id, salesperson,
+		location, source, definition_workflow, definition_version, definition_hash, seq, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, coalesce($16, now()))`
+
+// AllocateJob gives a new job its number and read-model row, once per idempotency key:
+// the first call with (dealer, key) takes the dealer's next number (sequential from 1,
+// never reused, also under concurrency), stores row under it with seq 0 and returns
+// created true; every later call with the same key returns that number and created
+// false, whatever row it passes. An empty key allocates without idempotency. The row's
+// Dealer, Number and Seq are set here; an empty Status means open. ErrNotFound when the
+// dealer does not exist.
+func (s *Store) AllocateJob(ctx context.Context, dealer, idempotencyKey string, row job.Row) (number int64, created bool, err error) {
+	if idempotencyKey != "" {
+		// The common retry finds its number without touching the dealer's row lock.
+		number, err = s.requestedJob(ctx, s.pool, dealer, idempotencyKey)
+		if err == nil {
+			return number, false, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return 0, false, wrap(err, "allocate job for dealer %q", dealer)
+		}
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// The dealer's row lock serialises allocations of one dealer: numbers come out
+		// in order without gaps, and a concurrent request with the same key waits here
+		// and then finds the first one's number below.
+		var next int64
+		if err := tx.QueryRow(ctx, `SELECT next_job_number FROM dealers WHERE id = $1 FOR UPDATE`, dealer).Scan(&next); err != nil {
+			return err
+		}
+		if idempotencyKey != "" {
+			n, err := s.requestedJob(ctx, tx, dealer, idempotencyKey)
+			if err == nil {
+				number = n
+				return nil
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE dealers SET next_job_number = next_job_number + 1 WHERE id = $1`, dealer); err != nil {
+			return err
+		}
+		row.Dealer, row.Number, row.Seq = dealer, next, 0
+		if row.Status == "" {
+			row.Status = job.StatusOpen
+		}
+		if _, err := tx.Exec(ctx, insertJob, rowArgs(row)...); err != nil {
+			return err
+		}
+		if idempotencyKey != "" {
+			if _, err := tx.Exec(ctx, `INSERT INTO job_requests (dealer, key, number) VALUES ($1, $2, $3)`,
+				dealer, idempotencyKey, next); err != nil {
+				return err
+			}
+		}
+		number, created = next, true
+		return nil
+	})
+	if err != nil {
+		return 0, false, wrap(err, "allocate job for dealer %q", dealer)
+	}
+	return number, created, nil
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (s *Store) requestedJob(ctx context.Context, q querier, dealer, key string) (int64, error) {
+	var n int64
+	err := q.QueryRow(ctx, `SELECT number FROM job_requests WHERE dealer = $1 AND key = $2`, dealer, key).Scan(&n)
+	return n, err
+}
+
+// Project writes one projection in a single transaction: the audit entries are
+// inserted unless an entry with their seq exists (a retried or replayed write adds
+// nothing), and the row replaces the stored one only if it is newer (higher Seq), or is
+// inserted if the job has no row yet. Writing the same projection twice, or an old one
+// after a new one, leaves the newest state.
+func (s *Store) Project(ctx context.Context, p job.Projection) error {
+	r := p.Row
+	batch := &pgx.Batch{}
+	// The row goes first: audit entries reference it.
+	batch.Queue(insertJob+`
+		ON CONFLICT (dealer, number) DO UPDATE SET
+			phase = EXCLUDED.phase,
+			phase_name = EXCLUDED.phase_name,
+			status = EXCLUDED.status,
+			turn = EXCLUDED.turn,
+			vehicle_id = EXCLUDED.vehicle_id,
+			customer_id = EXCLUDED.customer_id,
+			salesperson = EXCLUDED.salesperson,
+			location = EXCLUDED.location,
+			source = EXCLUDED.source,
+			definition_workflow = EXCLUDED.definition_workflow,
+			definition_version = EXCLUDED.definition_version,
+			definition_hash = EXCLUDED.definition_hash,
+			seq = EXCLUDED.seq,
+			updated_at = EXCLUDED.updated_at
+		WHERE jobs.seq < EXCLUDED.seq`, rowArgs(r)...)
+	for _, e := range p.Entries {
+		batch.Queue(`
+			INSERT INTO job_audit (dealer, number, seq, at, actor_side, actor_id, action, phase, before, after)
+			VALUES ($1, $2, $3, coalesce($4, now()), $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (dealer, number, seq) DO NOTHING`,
+			r.Dealer, r.Number, e.Seq, nullTime(e.At), string(e.Actor.Side), e.Actor.ID, e.Action, e.Phase,
+			jsonObject(e.Before), jsonObject(e.After))
+	}
+	// One round trip for all statements inside the transaction: the projection runs as a
+	// local activity inside a workflow update, where latency is the user's wait.
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, batch).Close()
+	})
+	return wrap(err, "project job %s at seq %d", job.WorkflowID(r.Dealer, r.Number), r.Seq)
+}
+
+// GetJob returns the job's read-model row, or ErrNotFound.
+func (s *Store) GetJob(ctx context.Context, dealer string, number int64) (job.Row, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE dealer = $1 AND number = $2`, dealer, number)
+	rec, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[jobRecord])
+	if err != nil {
+		return job.Row{}, wrap(err, "get job %s", job.WorkflowID(dealer, number))
+	}
+	return rec.row(), nil
+}
+
+// JobFilter narrows a job list; zero fields do not filter.
+type JobFilter struct {
+	// Statuses keeps jobs with any of these statuses.
+	Statuses    []job.Status
+	Phase       string
+	Turn        definitions.Turn
+	Salesperson string
+	Location    string
+	Source      job.Source
+	VehicleID   string
+	CustomerID  string
+	// Limit is the page size: DefaultJobLimit when zero, at most MaxJobLimit.
+	Limit int
+	// Cursor continues a list where the previous page ended; it is the nextCursor that
+	// ListJobs returned.
+	Cursor string
+}
+
+// ListJobs returns the dealer's jobs that match the filter, most recently updated first,
+// one page at a time. nextCursor is empty on the last page. A job updated between two
+// page requests moves to the top and may be missed or seen twice, as in any list ordered
+// by change time.
+func (s *Store) ListJobs(ctx context.Context, dealer string, f JobFilter) (jobs []job.Row, nextCursor string, err error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultJobLimit
+	}
+	if limit > MaxJobLimit {
+		limit = MaxJobLimit
+	}
+	where := []string{"dealer = $1"}
+	args := []any{dealer}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if len(f.Statuses) > 0 {
+		ss := make([]string, len(f.Statuses))
+		for i, st := range f.Statuses {
+			ss[i] = string(st)
+		}
+		add("status = ANY(?)", ss)
+	}
+	for _, c := range []struct{ col, v string }{
+		{"phase", f.Phase},
+		{"turn", string(f.Turn)},
+		{"salesperson", f.Salesperson},
+		{"location", f.Location},
+		{"source", string(f.Source)},
+		{"vehicle_id", f.VehicleID},
+		{"customer_id", f.CustomerID},
+	} {
+		if c.v != "" {
+			add(c.col+" = ?", c.v)
+		}
+	}
+	if f.Cursor != "" {
+		at, number, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("list jobs of dealer %q: %w", dealer, err)
+		}
+		args = append(args, at, number)
+		where = append(where, fmt.Sprintf("(updated_at, number) < ($%d, $%d)", len(args)-1, len(args)))
+	}
+	args = append(args, limit+1)
+	sql := `SELECT ` + jobColumns + ` FROM jobs WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY updated_at DESC, number DESC LIMIT $` + strconv.Itoa(len(args))
+	rows, _ := s.pool.Query(ctx, sql, args...)
+	recs, err := pgx.CollectRows(rows, pgx.RowToStructByName[jobRecord])
+	if err != nil {
+		return nil, "", wrap(err, "list jobs of dealer %q", dealer)
+	}
+	if len(recs) > limit {
+		recs = recs[:limit]
+		last := recs[limit-1]
+		nextCursor = encodeCursor(last.UpdatedAt, last.Number)
+	}
+	jobs = make([]job.Row, len(recs))
+	for i, r := range recs {
+		jobs[i] = r.row()
+	}
+	return jobs, nextCursor, nil
+}
+
+// A cursor is the sort key of the last row of a page. PostgreSQL keeps microseconds,
+// so the time survives the round trip exactly.
+func encodeCursor(at time.Time, number int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + strconv.FormatInt(number, 10)))
+}
+
+func decodeCursor(c string) (time.Time, int64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("%w: %q", ErrInvalidCursor, c)
+	}
+	us, n, ok := strings.Cut(string(raw), ".")
+	if !ok {
+		return time.Time{}, 0, fmt.Errorf("%w: %q", ErrInvalidCursor, c)
+	}
+	micros, err1 := strconv.ParseInt(us, 10, 64)
+	number, err2 := strconv.ParseInt(n, 10, 64)
+	if err1 != nil || err2 != nil {
+		return time.Time{}, 0, fmt.Errorf("%w: %q", ErrInvalidCursor, c)
+	}
+	return time.UnixMicro(micros).UTC(), number, nil
+}
+
+type auditRecord struct {
+	Seq       int64          `db:"seq"`
+	At        time.Time      `db:"at"`
+	ActorSide string         `db:"actor_side"`
+	ActorID   string         `db:"actor_id"`
+	Action    string         `db:"action"`
+	Phase     string         `db:"phase"`
+	Before    map[string]any `db:"before"`
+	After     map[string]any `db:"after"`
+}
+
+// Audit returns the job's history in order; empty for a job without entries or
+// without a row.
+func (s *Store) Audit(ctx context.Context, dealer string, number int64) ([]job.AuditEntry, error) {
+	rows, _ := s.pool.Query(ctx, `
+		SELECT seq, at, actor_side, actor_id, action, phase, before, after
+		FROM job_audit WHERE dealer = $1 AND number = $2 ORDER BY seq`,
+		dealer, number)
+	recs, err := pgx.CollectRows(rows, pgx.RowToStructByName[auditRecord])
+	if err != nil {
+		return nil, wrap(err, "audit of job %s", job.WorkflowID(dealer, number))
+	}
+	entries := make([]job.AuditEntry, len(recs))
+	for i, r := range recs {
+		entries[i] = job.AuditEntry{
+			Seq:    r.Seq,
+			At:     r.At,
+			Actor:  job.Actor{Side: job.Side(r.ActorSide), ID: r.ActorID},
+			Action: r.Action,
+			Phase:  r.Phase,
+			Before: r.Before,
+			After:  r.After,
+		}
+	}
+	return entries, nil
+}

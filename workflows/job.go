@@ -1,0 +1,248 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jobmanager/jobmanager/job"
+)
+
+// Limits per run before the job continues as new, below Temporal's own limits so a run
+// never gets close to them even when the server does not suggest it. Variables so a
+// test can reach them quickly.
+var (
+	maxUpdatesPerRun = 2000
+	maxSignalsPerRun = 10000
+)
+
+// Typed search attribute keys; see job.SearchAttributes.
+var (
+	attrDealer     = temporal.NewSearchAttributeKeyKeyword(job.AttrDealer)
+	attrStatus     = temporal.NewSearchAttributeKeyKeyword(job.AttrStatus)
+	attrPhase      = temporal.NewSearchAttributeKeyKeyword(job.AttrPhase)
+	attrTurn       = temporal.NewSearchAttributeKeyKeyword(job.AttrTurn)
+	attrDefinition = temporal.NewSearchAttributeKeyKeyword(job.AttrDefinition)
+)
+
+// jobRun is one run of a JobWorkflow.
+type jobRun struct {
+	e       *engine
+	mu      workflow.Mutex
+	updates int
+	signals int
+	attrs   [3]string // status, phase, turn as last upserted
+}
+
+// JobWorkflow is the long-lived workflow of one job. It interprets the definition
+// snapshot in its input, answers updates (activate, submit, status, assign), the
+// payment signal and the view query, projects every change into the read model, and
+// ends when the job is closed or canceled.
+func JobWorkflow(ctx workflow.Context, in StartInput) (job.Result, error) {
+	r := &jobRun{e: newEngine(in), mu: workflow.NewMutex(ctx)}
+	logger := workflow.GetLogger(ctx)
+	if in.Carry == nil {
+		if err := r.e.start(workflow.Now(ctx)); err != nil {
+			return job.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadStart", err)
+		}
+	}
+	if err := r.register(ctx); err != nil {
+		return job.Result{}, err
+	}
+	r.describe(ctx)
+	if err := r.project(ctx); err != nil {
+		return job.Result{}, err
+	}
+	payments := workflow.GetSignalChannel(ctx, job.SignalPaymentReceived)
+	for {
+		err := workflow.Await(ctx, func() bool {
+			return payments.Len() > 0 || r.e.st.Status.Ended() || r.shouldContinue(ctx)
+		})
+		if err != nil {
+			return job.Result{}, fmt.Errorf("await job event: %w", err)
+		}
+		if err := r.drainPayments(ctx, payments); err != nil {
+			return job.Result{}, err
+		}
+		if !r.e.st.Status.Ended() && !r.shouldContinue(ctx) {
+			continue
+		}
+		// Let running handlers finish, so no caller loses its answer, then take what
+		// signals arrived meanwhile.
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return job.Result{}, fmt.Errorf("await handlers: %w", err)
+		}
+		if err := r.drainPayments(ctx, payments); err != nil {
+			return job.Result{}, err
+		}
+		if r.e.st.Status.Ended() {
+			logger.Info("job ended", "status", r.e.st.Status)
+			return r.e.st.result(), nil
+		}
+		next := r.e.in
+		next.Carry = r.e.st
+		logger.Info("job continues as new", "seq", r.e.st.Seq, "updates", r.updates, "signals", r.signals)
+		return job.Result{}, workflow.NewContinueAsNewError(ctx, JobWorkflow, next)
+	}
+}
+
+func (r *jobRun) shouldContinue(ctx workflow.Context) bool {
+	return workflow.GetInfo(ctx).GetContinueAsNewSuggested() || r.updates >= maxUpdatesPerRun || r.signals >= maxSignalsPerRun
+}
+
+func (r *jobRun) drainPayments(ctx workflow.Context, ch workflow.ReceiveChannel) error {
+	for {
+		var p job.PaymentReceived
+		if !ch.ReceiveAsync(&p) {
+			return nil
+		}
+		r.signals++
+		key := "payment:" + p.Key
+		if _, done := r.e.st.processed(key); done || p.Key == "" || p.AmountCents <= 0 {
+			workflow.GetLogger(ctx).Warn("payment signal ignored", "key", p.Key, "amount_cents", p.AmountCents, "duplicate", done)
+			continue
+		}
+		r.e.payment(workflow.Now(ctx), p)
+		r.e.st.remember(key, r.e.st.result())
+		if err := r.commit(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// register installs the update and query handlers. Interactive actions are updates,
+// not signals, because the caller waits for the answer and a rejected request must
+// leave no trace in history.
+func (r *jobRun) register(ctx workflow.Context) error {
+	if err := setUpdate(ctx, r, job.UpdateActivate,
+		func(q job.ActivateRequest) (string, job.Actor) { return q.RequestKey, q.Actor },
+		func(q job.ActivateRequest) error { _, _, err := r.e.planActivate(q); return err },
+		r.e.activate); err != nil {
+		return err
+	}
+	if err := setUpdate(ctx, r, job.UpdateSubmit,
+		func(q job.SubmitRequest) (string, job.Actor) { return q.RequestKey, q.Actor },
+		func(q job.SubmitRequest) error { _, err := r.e.planSubmit(q); return err },
+		r.e.submit); err != nil {
+		return err
+	}
+	if err := setUpdate(ctx, r, job.UpdateSetStatus,
+		func(q job.StatusRequest) (string, job.Actor) { return q.RequestKey, q.Actor },
+		r.e.planStatus, r.e.status); err != nil {
+		return err
+	}
+	if err := setUpdate(ctx, r, job.UpdateAssign,
+		func(q job.AssignRequest) (string, job.Actor) { return q.RequestKey, q.Actor },
+		r.e.planAssign, r.e.assign); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, job.QueryView, func(q job.ViewRequest) (job.View, error) {
+		return r.e.view(q.Side)
+	}); err != nil {
+		return fmt.Errorf("register query %s: %w", job.QueryView, err)
+	}
+	return nil
+}
+
+// setUpdate registers one update: the validator refuses bad requests before they touch
+// history; a request key seen before answers what it answered then and changes nothing.
+func setUpdate[Q any](ctx workflow.Context, r *jobRun, name string,
+	identify func(Q) (string, job.Actor), check func(Q) error, apply func(time.Time, Q) error,
+) error {
+	handler := func(ctx workflow.Context, q Q) (job.Result, error) {
+		key, _ := identify(q)
+		if res, done := r.e.st.processed(key); done {
+			return res, nil
+		}
+		r.updates++
+		if err := apply(workflow.Now(ctx), q); err != nil {
+			return job.Result{}, asApplicationError(err)
+		}
+		res := r.e.st.result()
+		r.e.st.remember(key, res)
+		if err := r.commit(ctx); err != nil {
+			return job.Result{}, err
+		}
+		return res, nil
+	}
+	validator := func(ctx workflow.Context, q Q) error {
+		key, _ := identify(q)
+		if _, done := r.e.st.processed(key); done {
+			return nil
+		}
+		return asApplicationError(check(q))
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, name, handler, workflow.UpdateHandlerOptions{Validator: validator}); err != nil {
+		return fmt.Errorf("register update %s: %w", name, err)
+	}
+	return nil
+}
+
+// asApplicationError turns a rejection into an application error whose details carry
+// it, so the API can name the fields and reasons.
+func asApplicationError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var rej *job.Rejection
+	if errors.As(err, &rej) {
+		return temporal.NewApplicationErrorWithOptions(rej.Error(), job.RejectionErrorType,
+			temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{*rej}})
+	}
+	return err
+}
+
+// commit makes a change visible: search attributes, UI details, and the read model.
+func (r *jobRun) commit(ctx workflow.Context) error {
+	r.describe(ctx)
+	return r.project(ctx)
+}
+
+// describe keeps search attributes and the UI's current details in step with the
+// state. Attributes are upserted only when they change, to keep history short.
+func (r *jobRun) describe(ctx workflow.Context) {
+	st := r.e.st
+	cur := [3]string{string(st.Status), st.Phase, string(st.Turn)}
+	if cur != r.attrs {
+		r.attrs = cur
+		err := workflow.UpsertTypedSearchAttributes(ctx,
+			attrDealer.ValueSet(r.e.in.Dealer), attrStatus.ValueSet(cur[0]), attrPhase.ValueSet(cur[1]),
+			attrTurn.ValueSet(cur[2]), attrDefinition.ValueSet(r.e.in.Ref.String()))
+		if err != nil {
+			workflow.GetLogger(ctx).Warn("search attributes not upserted", "error", err)
+		}
+	}
+	name := st.Phase
+	if p := r.e.phase(st.Phase); p != nil {
+		name = p.Name
+	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s** · status %s · turn: %s · history #%d · definition %s",
+		name, st.Status, st.Turn, st.Seq, r.e.in.Ref))
+}
+
+// project writes pending audit entries and the row through the projection activity.
+// The mutex keeps writes in order when handlers interleave; the store also ignores an
+// older row, so order is a courtesy to the audit, not a correctness need.
+func (r *jobRun) project(ctx workflow.Context) error {
+	if err := r.mu.Lock(ctx); err != nil {
+		return fmt.Errorf("lock projection: %w", err)
+	}
+	defer r.mu.Unlock()
+	if len(r.e.pending) == 0 {
+		return nil
+	}
+	in := job.Projection{Row: r.e.row(workflow.Now(ctx)), Entries: r.e.pending}
+	r.e.pending = nil
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		StartToCloseTimeout:    10 * time.Second,
+		Summary:                "project job into the read model",
+	})
+	if err := workflow.ExecuteLocalActivity(lctx, job.ActivityProject, in).Get(lctx, nil); err != nil {
+		return fmt.Errorf("project job: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,322 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jobmanager/jobmanager/definitions"
+	"github.com/jobmanager/jobmanager/job"
+)
+
+var (
+	staff    = job.Actor{Side: job.Staff, ID: "s1"}
+	customer = job.Actor{Side: job.Customer, ID: "c1"}
+)
+
+func standardInput(t *testing.T, key string) StartInput {
+	t.Helper()
+	d, err := definitions.StandardDefinition(key)
+	require.NoError(t, err)
+	h, err := d.Hash()
+	require.NoError(t, err)
+	return StartInput{
+		Dealer: "d1", Number: 7, Ref: definitions.Ref{Workflow: key, Version: 1, Hash: h}, Definition: d,
+		Source: job.SourcePark, Vehicle: job.Vehicle{ID: "v1", Number: "A-100", Location: "Berlin", Extras: []string{"AHK", "Navi"}},
+		CustomerID: "c1", Actor: customer, Values: map[string]any{"kundennachricht": "Ist der Wagen noch da?"},
+	}
+}
+
+// harness runs a JobWorkflow in the test environment and plays steps one after the
+// other, each when the previous one has finished.
+type harness struct {
+	t           *testing.T
+	env         *testsuite.TestWorkflowEnvironment
+	steps       []func()
+	projections []job.Projection
+}
+
+func newHarness(t *testing.T) *harness {
+	s := &testsuite.WorkflowTestSuite{}
+	h := &harness{t: t, env: s.NewTestWorkflowEnvironment()}
+	h.env.RegisterWorkflowWithOptions(JobWorkflow, workflow.RegisterOptions{Name: job.WorkflowType})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, p job.Projection) error {
+		h.projections = append(h.projections, p)
+		return nil
+	}, activity.RegisterOptions{Name: job.ActivityProject})
+	return h
+}
+
+func (h *harness) step(f func()) { h.steps = append(h.steps, f) }
+
+// update sends an update and checks its outcome: wantErr empty means it must succeed.
+func (h *harness) update(name string, arg any, wantErr string, check func(job.Result)) {
+	id := fmt.Sprintf("update-%d", len(h.steps))
+	h.step(func() {
+		h.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
+			OnAccept: func() {
+				if wantErr != "" {
+					h.t.Errorf("%s %+v: accepted, want rejection %q", name, arg, wantErr)
+				}
+			},
+			OnReject: func(err error) {
+				if wantErr == "" {
+					h.t.Errorf("%s %+v: rejected: %v", name, arg, err)
+					return
+				}
+				require.ErrorContains(h.t, err, wantErr)
+				var appErr *temporal.ApplicationError
+				require.True(h.t, errors.As(err, &appErr))
+				require.Equal(h.t, job.RejectionErrorType, appErr.Type())
+				var rej job.Rejection
+				require.NoError(h.t, appErr.Details(&rej))
+				require.NotEmpty(h.t, rej.Code)
+			},
+			OnComplete: func(v any, err error) {
+				if err != nil {
+					h.t.Errorf("%s: failed: %v", name, err)
+					return
+				}
+				if check != nil {
+					check(v.(job.Result))
+				}
+			},
+		}, arg)
+	})
+}
+
+func (h *harness) view(side job.Side, check func(job.View)) {
+	h.step(func() {
+		res, err := h.env.QueryWorkflow(job.QueryView, job.ViewRequest{Side: side})
+		require.NoError(h.t, err)
+		var v job.View
+		require.NoError(h.t, res.Get(&v))
+		check(v)
+	})
+}
+
+func (h *harness) run(in StartInput) {
+	for i, f := range h.steps {
+		h.env.RegisterDelayedCallback(f, time.Duration(i+1)*time.Minute)
+	}
+	h.env.ExecuteWorkflow(job.WorkflowType, in)
+}
+
+func activate(key, phase string) job.ActivateRequest {
+	return job.ActivateRequest{RequestKey: key, Actor: staff, Phase: phase}
+}
+
+func submit(key string, actor job.Actor, phase string, values map[string]any) job.SubmitRequest {
+	return job.SubmitRequest{RequestKey: key, Actor: actor, Phase: phase, Values: values}
+}
+
+func wantPhase(t *testing.T, phase string, turn definitions.Turn) func(job.Result) {
+	return func(r job.Result) {
+		require.Equal(t, phase, r.Phase)
+		require.Equal(t, turn, r.Turn)
+	}
+}
+
+func fieldKeys(v job.View) []string {
+	var keys []string
+	for _, f := range v.Fields {
+		keys = append(keys, f.Key)
+	}
+	return keys
+}
+
+func TestStandardJourneyWithDelivery(t *testing.T) {
+	h := newHarness(t)
+	in := standardInput(t, definitions.StandardMaster)
+	h.view(job.Staff, func(v job.View) {
+		require.Equal(t, "anfrage", v.Phase.Key)
+		require.Equal(t, definitions.TurnStaff, v.Turn)
+		require.Equal(t, "Berlin", v.Location, "location comes from the vehicle")
+		require.Equal(t, "angebot", v.Next.Key)
+	})
+	h.update(job.UpdateActivate, activate("k1", ""), "", wantPhase(t, "angebot", definitions.TurnCustomer))
+	h.view(job.Customer, func(v job.View) {
+		require.Equal(t, []string{"angebot_hinweis", "angebot_dokument", "ausstattung", "lieferart", "angebot_annehmen"}, fieldKeys(v),
+			"no staff field, no hidden address, no after-submit text yet")
+		for _, f := range v.Fields {
+			if f.Key == "ausstattung" {
+				require.Len(t, f.Options, 2)
+			}
+		}
+	})
+	h.update(job.UpdateSubmit, submit("k2", customer, "angebot", map[string]any{}), "lieferart: is required", nil)
+	h.update(job.UpdateSubmit, submit("k3", customer, "angebot", map[string]any{"lieferart": "lieferung"}), "lieferadresse: is required", nil)
+	h.update(job.UpdateSubmit, submit("k4", customer, "angebot", map[string]any{"lieferart": "drohne"}), "not one of the options", nil)
+	h.update(job.UpdateSubmit, submit("k5", customer, "angebot", map[string]any{"notiz_verkauf": "x"}), "not a field of the customer view", nil)
+	h.update(job.UpdateSubmit, submit("k6", customer, "angebot", map[string]any{"angebot_dokument": "x"}), "is read-only", nil)
+	h.update(job.UpdateSubmit, submit("k7", customer, "angebot", map[string]any{"ausstattung": []any{"Schiebedach"}}), "not an extra offered here", nil)
+	h.update(job.UpdateSubmit, submit("k8", customer, "anfrage", map[string]any{}), "is not the current phase", nil)
+	h.update(job.UpdateSubmit, submit("k9", customer, "angebot", map[string]any{
+		"lieferart": "lieferung", "lieferadresse": "Hauptstraße 1, 10115 Berlin", "ausstattung": []any{"AHK"},
+	}), "", wantPhase(t, "angebot", definitions.TurnStaff))
+	h.view(job.Customer, func(v job.View) {
+		require.True(t, v.Submitted)
+		require.Contains(t, fieldKeys(v), "angebot_danke", "after-submit text shows once submitted")
+		require.Contains(t, fieldKeys(v), "lieferadresse")
+	})
+	h.update(job.UpdateActivate, activate("k10", ""), "", wantPhase(t, "auftrag", definitions.TurnCustomer))
+	h.update(job.UpdateActivate, activate("k11", ""), "", wantPhase(t, "zahlung", definitions.TurnCustomer))
+	h.step(func() {
+		h.env.SignalWorkflow(job.SignalPaymentReceived, job.PaymentReceived{Key: "pay-1", AmountCents: 2_500_000})
+		h.env.SignalWorkflow(job.SignalPaymentReceived, job.PaymentReceived{Key: "pay-1", AmountCents: 2_500_000})
+	})
+	h.view(job.Staff, func(v job.View) {
+		require.Equal(t, definitions.TurnStaff, v.Turn, "a payment puts the staff on turn")
+		for _, f := range v.Fields {
+			if f.Key == "bezahlung" {
+				require.Equal(t, "paid", f.Value)
+			}
+		}
+	})
+	h.update(job.UpdateSubmit, submit("k12", customer, "zahlung", map[string]any{}), "", nil)
+	h.view(job.Staff, func(v job.View) {
+		require.Equal(t, []string{"lieferung", "feedback"}, []string{v.Reachable[0].Key, v.Reachable[1].Key},
+			"pick-up is not reachable when the customer wants delivery")
+	})
+	h.update(job.UpdateActivate, activate("k13", "abholung"), "not reachable", nil)
+	h.update(job.UpdateActivate, activate("k14", "probefahrt"), "unknown phase", nil)
+	h.update(job.UpdateActivate, activate("k15", ""), "", wantPhase(t, "lieferung", definitions.TurnStaff))
+	h.update(job.UpdateSubmit, submit("k16", staff, "lieferung", map[string]any{"liefertermin": "Freitag"}), "", nil)
+	h.update(job.UpdateActivate, activate("k17", ""), "", wantPhase(t, "feedback", definitions.TurnCustomer))
+	h.update(job.UpdateActivate, activate("k18", ""), "the last one", nil)
+	h.update(job.UpdateSubmit, submit("k19", customer, "feedback", map[string]any{"bewertung": "5"}), "", nil)
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "k20", Actor: customer, Status: job.StatusSold}, "customer may not", nil)
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "k21", Actor: staff, Status: job.StatusSold}, "", nil)
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "k22", Actor: staff, Status: job.StatusSold}, "already sold", nil)
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "k23", Actor: staff, Status: job.StatusClosed}, "", nil)
+	h.run(in)
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	var res job.Result
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	require.Equal(t, job.StatusClosed, res.Status)
+
+	var actions []string
+	var seq int64
+	for _, p := range h.projections {
+		for _, e := range p.Entries {
+			seq++
+			require.Equal(t, seq, e.Seq, "history is numbered without gaps")
+			actions = append(actions, e.Action+":"+e.Phase)
+		}
+		require.Equal(t, seq, p.Row.Seq)
+	}
+	require.Equal(t, []string{
+		"created:", "phase_activated:anfrage", "phase_activated:angebot", "fields_submitted:angebot",
+		"phase_activated:auftrag", "phase_activated:zahlung", "payment_received:zahlung", "fields_submitted:zahlung",
+		"phase_activated:lieferung", "fields_submitted:lieferung", "phase_activated:feedback", "fields_submitted:feedback",
+		"status_changed:feedback", "status_changed:feedback",
+	}, actions, "rejected requests and the repeated payment leave no trace")
+	last := h.projections[len(h.projections)-1].Row
+	require.Equal(t, job.StatusClosed, last.Status)
+	require.Equal(t, "Feedback", last.PhaseName)
+}
+
+func TestPickupSkipsDeliveryAndIdempotentRequests(t *testing.T) {
+	h := newHarness(t)
+	in := standardInput(t, definitions.StandardMaster)
+	h.update(job.UpdateActivate, activate("a1", ""), "", wantPhase(t, "angebot", definitions.TurnCustomer))
+	h.update(job.UpdateActivate, activate("a1", ""), "", wantPhase(t, "angebot", definitions.TurnCustomer))
+	h.update(job.UpdateSubmit, submit("a2", customer, "angebot", map[string]any{"lieferart": "abholung"}), "", nil)
+	h.update(job.UpdateActivate, activate("a3", "zahlung"), "", wantPhase(t, "zahlung", definitions.TurnCustomer))
+	h.update(job.UpdateActivate, activate("a4", ""), "", wantPhase(t, "abholung", definitions.TurnStaff))
+	h.update(job.UpdateSubmit, submit("a5", staff, "abholung", map[string]any{}), "abholtermin: is required", nil)
+	h.update(job.UpdateSubmit, submit("a6", staff, "abholung", map[string]any{"abholtermin": "Mo 10 Uhr", "status": "sold"}), "", nil)
+	h.update(job.UpdateAssign, job.AssignRequest{RequestKey: "a7", Actor: staff, Salesperson: ptr("s2"), Location: ptr("Potsdam")}, "", nil)
+	h.view(job.Staff, func(v job.View) {
+		require.Equal(t, job.StatusSold, v.Status, "a job status field sets the status")
+		require.Equal(t, "s2", v.Salesperson)
+		require.Equal(t, "Potsdam", v.Location)
+	})
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "a8", Actor: staff, Status: job.StatusCanceled}, "", nil)
+	h.run(in)
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+
+	var actions []string
+	for _, p := range h.projections {
+		for _, e := range p.Entries {
+			actions = append(actions, e.Action+":"+e.Phase)
+		}
+	}
+	require.Equal(t, []string{
+		"created:", "phase_activated:anfrage", "phase_activated:angebot", "fields_submitted:angebot",
+		"phase_skipped:auftrag", "phase_activated:zahlung", "phase_skipped:lieferung", "phase_activated:abholung",
+		"fields_submitted:abholung", "status_changed:abholung", "assigned:abholung", "status_changed:abholung",
+	}, actions, "the repeated activation a1 is applied once")
+}
+
+func TestSaveButtonConditionAndBasicSendsNoCustomerEmail(t *testing.T) {
+	in := standardInput(t, definitions.StandardBasic)
+	// A dealer's own variant: accepting the offer needs a logged-in customer.
+	for i := range in.Definition.Fields {
+		if in.Definition.Fields[i].Key == "angebot_annehmen" {
+			in.Definition.Fields[i].Condition = "customer.logged_in"
+		}
+	}
+	require.Empty(t, in.Definition.Validate())
+	h := newHarness(t)
+	h.update(job.UpdateActivate, activate("b1", ""), "", nil)
+	h.update(job.UpdateSubmit, submit("b2", customer, "angebot", map[string]any{"lieferart": "abholung"}), "saving is not available", nil)
+	h.view(job.Customer, func(v job.View) {
+		require.NotContains(t, fieldKeys(v), "angebot_annehmen")
+	})
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "b3", Actor: staff, Status: job.StatusClosed}, "", nil)
+	h.run(in)
+	require.NoError(t, h.env.GetWorkflowError())
+	for _, p := range h.projections {
+		for _, e := range p.Entries {
+			if e.Action == job.ActionActivate {
+				want := map[string]any{"anfrage": nil, "angebot": []any{"angebot_sms"}}[e.Phase]
+				require.Equal(t, want, e.After["messages"], "the basic variant sends no customer e-mail, SMS still go")
+			}
+		}
+	}
+}
+
+func TestContinueAsNewCarriesKeys(t *testing.T) {
+	defer func(n int) { maxUpdatesPerRun = n }(maxUpdatesPerRun)
+	maxUpdatesPerRun = 5
+	h := newHarness(t)
+	in := standardInput(t, definitions.StandardMaster)
+	for i := 0; i < maxUpdatesPerRun; i++ {
+		h.update(job.UpdateAssign, job.AssignRequest{RequestKey: fmt.Sprintf("c%d", i), Actor: staff, Location: ptr(fmt.Sprint(i))}, "", nil)
+	}
+	h.run(in)
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, h.env.GetWorkflowError(), &can)
+
+	// The next run: the first key of the old run is still known.
+	var next StartInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.NotNil(t, next.Carry)
+	require.Equal(t, int64(maxUpdatesPerRun+2), next.Carry.Seq)
+	h2 := newHarness(t)
+	h2.update(job.UpdateAssign, job.AssignRequest{RequestKey: "c0", Actor: staff, Location: ptr("again")}, "", func(r job.Result) {
+		require.Equal(t, int64(3), r.Seq, "the repeated request answers what it answered first")
+	})
+	h2.view(job.Staff, func(v job.View) {
+		require.Equal(t, fmt.Sprint(maxUpdatesPerRun-1), v.Location)
+	})
+	h2.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "c-end", Actor: staff, Status: job.StatusClosed}, "", nil)
+	h2.run(next)
+	require.NoError(t, h2.env.GetWorkflowError())
+	require.Len(t, h2.projections, 1, "a continued run writes nothing new until something changes")
+}
+
+func ptr[T any](v T) *T { return &v }
