@@ -1,0 +1,66 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/jobmanager/jobmanager/activities"
+	"github.com/jobmanager/jobmanager/job"
+	"github.com/jobmanager/jobmanager/store"
+	"github.com/jobmanager/jobmanager/workflows"
+)
+
+// Deps are what the activities need from the outside world.
+type Deps struct {
+	Store  *store.Store
+	Logger *slog.Logger
+}
+
+// Register registers the job workflow and its activities under their contract names.
+func Register(r worker.Registry, deps Deps) {
+	r.RegisterWorkflowWithOptions(workflows.JobWorkflow, workflow.RegisterOptions{Name: job.WorkflowType})
+	projector := &activities.Projector{Store: deps.Store}
+	r.RegisterActivityWithOptions(projector.ProjectJob, activity.RegisterOptions{Name: job.ActivityProject})
+}
+
+// Options are the worker options we run with. Logs carry the job: the SDK tags every
+// workflow and activity log line with the workflow ID, which is job/<dealer>/<number>.
+// Autoscaling pollers: with the SDK's
+// fixed two workflow-task pollers, new jobs starve behind a sticky backlog under load.
+func Options() worker.Options {
+	return worker.Options{
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	}
+}
+
+// New creates a worker on the job task queue with everything registered.
+func New(c client.Client, deps Deps) worker.Worker {
+	w := worker.New(c, job.TaskQueue, Options())
+	Register(w, deps)
+	return w
+}
+
+// Run runs a worker until ctx is done, then stops it gracefully: in-flight tasks
+// finish, pollers stop.
+func Run(ctx context.Context, c client.Client, deps Deps) error {
+	w := New(c, deps)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker on %s: %w", job.TaskQueue, err)
+	}
+	if deps.Logger != nil {
+		deps.Logger.Info("worker started", "task_queue", job.TaskQueue)
+	}
+	<-ctx.Done()
+	w.Stop()
+	if deps.Logger != nil {
+		deps.Logger.Info("worker stopped")
+	}
+	return nil
+}
