@@ -217,3 +217,19 @@ func validUUID(s string) bool {
 	_, err := uuid.Parse(s)
 	return err == nil
 }
+
+// SetDefaultSalesperson sets the staff user new jobs are assigned to when the customer
+// has no salesperson of their own.
+func (s *Store) SetDefaultSalesperson(ctx context.Context, dealer, staffID string) error {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE dealers SET default_salesperson = $2
+		WHERE id = $1 AND EXISTS (SELECT 1 FROM staff_users WHERE dealer = $1 AND id::text = $2)`,
+		dealer, staffID)
+	if err != nil {
+		return wrap(err, "set default salesperson of dealer %q", dealer)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("set default salesperson of dealer %q: dealer or staff user %q: %w", dealer, staffID, ErrNotFound)
+	}
+	return nil
+}

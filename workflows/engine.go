@@ -350,11 +350,11 @@ func (e *engine) planSubmit(req job.SubmitRequest) (map[string]any, error) {
 		return nil, rej
 	}
 	merged := make(map[string]any, len(e.st.Values)+len(changes))
-	for k, v := range e.st.Values {
-		merged[k] = v
+	for _, k := range sortedKeys(e.st.Values) {
+		merged[k] = e.st.Values[k]
 	}
-	for k, v := range changes {
-		merged[k] = v
+	for _, k := range sortedKeys(changes) {
+		merged[k] = changes[k]
 	}
 	visible := e.visibleUses(p, side, merged, e.submitted(side))
 	visibleKeys := map[string]bool{}
