@@ -1,0 +1,61 @@
+package devstack
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/jobmanager/jobmanager/job"
+)
+
+// StartTestTemporal starts an in-memory Temporal dev server on a free loopback port for
+// a test, with the job search attributes registered. Its Client() is connected to the
+// default namespace; close that client and call Stop when done.
+//
+// It always passes ExistingPath: without it the SDK downloads a CLI from the internet,
+// which cannot be reached here. The binary comes from TemporalBinary, which builds it
+// from the module proxy if bin/temporal is missing.
+func StartTestTemporal(ctx context.Context) (*testsuite.DevServer, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	bin, err := TemporalBinary(root, func(format string, args ...any) {
+		logger.Warn("devstack: "+format, args...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: bin,
+		ClientOptions: &client.Options{
+			Namespace: "default",
+			// The SDK's default logger prints every start at info level into test output.
+			Logger: log.NewStructuredLogger(logger),
+		},
+		SearchAttributes: SearchAttributeKeys(),
+		LogLevel:         "warn",
+		ExtraArgs: []string{
+			// Without it a search attribute registered at start may be unknown to the
+			// frontend for a while, and the first workflow start using it fails.
+			"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
+		},
+	})
+}
+
+// SearchAttributeKeys returns job.SearchAttributes as Keyword keys, in the form
+// testsuite.DevServerOptions wants: the dev server registers each key it finds, and only
+// the key's name and type matter, so every value is empty.
+func SearchAttributeKeys() temporal.SearchAttributes {
+	updates := make([]temporal.SearchAttributeUpdate, 0, len(job.SearchAttributes))
+	for _, name := range job.SearchAttributes {
+		updates = append(updates, temporal.NewSearchAttributeKeyKeyword(name).ValueSet(""))
+	}
+	return temporal.NewSearchAttributes(updates...)
+}
