@@ -172,11 +172,32 @@ func (c *checker) field(path string, f Field, seen map[string]Field, documents [
 	if f.Default != nil {
 		if !f.Type.Input() {
 			c.add(path+".default", "a %s field takes no default", f.Type)
-		} else if _, err := f.Normalize(f.Default, f.Extras); err != nil && f.Type != TypeVehicleConfig {
+		} else if _, err := f.Normalize(f.Default, defaultExtras(f)); err != nil {
 			c.add(path+".default", "%v", err)
 		}
 	}
 	c.condition(path+".condition", f.Condition)
+}
+
+// defaultExtras are the extras a field's default may name. The vehicle's extras are not
+// known here: a restricted field allows its own extras, an unrestricted one any extra, so
+// only the shape of its default is checked.
+func defaultExtras(f Field) []string {
+	if f.Type != TypeVehicleConfig || len(f.Extras) > 0 {
+		return f.Extras
+	}
+	var named []string
+	switch v := f.Default.(type) {
+	case []string:
+		named = v
+	case []any:
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				named = append(named, s)
+			}
+		}
+	}
+	return named
 }
 
 func (c *checker) uses(path string, uses []FieldUse, fields map[string]Field, customer bool) {
@@ -198,7 +219,8 @@ func (c *checker) uses(path string, uses []FieldUse, fields map[string]Field, cu
 		if customer && f.Type.StaffOnly() {
 			c.add(p+".field", "a %s field cannot be used in the customer view", f.Type)
 		}
-		if u.Required && !f.Type.Input() {
+		// An unknown type is reported once, at the field.
+		if u.Required && !f.Type.Input() && f.Type.Known() {
 			c.add(p+".required", "a %s field cannot be required", f.Type)
 		}
 		if u.Required && u.ReadOnly {
@@ -335,7 +357,7 @@ func ValidateCatalog(c Catalog, system Catalog) Problems {
 			if strings.HasPrefix(p.Path, "fields[") {
 				continue // reported once above, at the catalog's own path
 			}
-			ch.add(path+"."+p.Path, "%s", p.Message)
+			ch.add(path+"."+strings.TrimPrefix(p.Path, "workflow."), "%s", p.Message)
 		}
 	}
 	return ch.problems

@@ -78,7 +78,7 @@ func (f Field) Normalize(v any, allowedExtras []string) (any, error) {
 		allowed := allowedExtras
 		if len(f.Extras) > 0 {
 			allowed = slices.DeleteFunc(slices.Clone(f.Extras), func(e string) bool {
-				return len(allowedExtras) > 0 && !slices.Contains(allowedExtras, e)
+				return !slices.Contains(allowedExtras, e)
 			})
 		}
 		out := make([]any, 0, len(list))

@@ -207,11 +207,18 @@ func (r *jobRun) describe(ctx workflow.Context) {
 	st := r.e.st
 	cur := [3]string{string(st.Status), st.Phase, string(st.Turn)}
 	if cur != r.attrs {
+		// Only what changed goes to the server: smaller visibility writes.
+		var updates []temporal.SearchAttributeUpdate
+		if r.attrs == [3]string{} {
+			updates = append(updates, attrDealer.ValueSet(r.e.in.Dealer), attrDefinition.ValueSet(r.e.in.Ref.String()))
+		}
+		for i, key := range []temporal.SearchAttributeKeyKeyword{attrStatus, attrPhase, attrTurn} {
+			if cur[i] != r.attrs[i] {
+				updates = append(updates, key.ValueSet(cur[i]))
+			}
+		}
 		r.attrs = cur
-		err := workflow.UpsertTypedSearchAttributes(ctx,
-			attrDealer.ValueSet(r.e.in.Dealer), attrStatus.ValueSet(cur[0]), attrPhase.ValueSet(cur[1]),
-			attrTurn.ValueSet(cur[2]), attrDefinition.ValueSet(r.e.in.Ref.String()))
-		if err != nil {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 			workflow.GetLogger(ctx).Warn("search attributes not upserted", "error", err)
 		}
 	}
