@@ -233,3 +233,11 @@ func (s *Store) SetDefaultSalesperson(ctx context.Context, dealer, staffID strin
 	}
 	return nil
 }
+
+// FindCustomerByEmail returns the dealer's customer with the e-mail address, compared
+// case-insensitively; ErrNotFound if there is none.
+func (s *Store) FindCustomerByEmail(ctx context.Context, dealer, email string) (Customer, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+customerColumns+` FROM customers WHERE dealer = $1 AND lower(email) = lower($2) ORDER BY created_at LIMIT 1`, dealer, email)
+	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Customer])
+	return c, wrap(err, "find customer %q of dealer %q", email, dealer)
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/jobmanager/jobmanager/api"
+	"github.com/jobmanager/jobmanager/deploy/devstack"
+	"github.com/jobmanager/jobmanager/store"
+	"github.com/jobmanager/jobmanager/temporalclient"
+	"github.com/jobmanager/jobmanager/workers"
+)
+
+// runDev runs the whole system on its embedded defaults. Data lives under data/ in the
+// repository (git-ignored), so a second run keeps jobs, definitions and Temporal state.
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	addr := fs.String("addr", envOr("API_ADDR", "127.0.0.1:8080"), "API listen address")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("dev flags: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	say := func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) }
+	root, err := devstack.RepoRoot()
+	if err != nil {
+		return err
+	}
+	dataDir := filepath.Join(root, "data")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dataDir, err)
+	}
+
+	dbURL := os.Getenv("DATABASE_URL")
+	if dbURL == "" {
+		pg, err := devstack.StartPostgres(ctx, filepath.Join(dataDir, "postgres"), say)
+		if err != nil {
+			return err
+		}
+		defer stopLogged(logger, "postgres", pg.Stop)
+		dbURL = pg.URL
+	}
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	if _, err := seedDemo(ctx, st, logger); err != nil {
+		return err
+	}
+
+	temporalCfg := temporalclient.FromEnv()
+	uiURL := "(remote Temporal: see its own UI)"
+	if os.Getenv("TEMPORAL_ADDRESS") == "" {
+		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{DataDir: filepath.Join(dataDir, "temporal"), Logf: say})
+		if err != nil {
+			return err
+		}
+		defer stopLogged(logger, "temporal", t.Stop)
+		temporalCfg.Address, uiURL = t.Address(), t.UIURL()
+	}
+	c, err := temporalclient.Dial(temporalCfg, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	vehicles, err := st.ListVehicles(ctx, demoDealer)
+	if err != nil {
+		return err
+	}
+	var stock string
+	for _, v := range vehicles {
+		stock += fmt.Sprintf("\n               vehicle %s  %s %s  id %s", v.Number, v.Make, v.Model, v.ID)
+	}
+	customer, err := st.FindCustomerByEmail(ctx, demoDealer, demoCustomer.Email)
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return workers.Run(gctx, c, workers.Deps{Store: st, Logger: logger}) })
+	g.Go(func() error { return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger}) })
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+		case <-time.After(time.Second):
+			fmt.Fprintf(os.Stderr, `
+Jobmanager is running. Ctrl-C stops everything.
+
+  API          http://%[1]s/api/v1/dealers/%[2]s/jobs   (health: http://%[1]s/healthz)
+  Temporal UI  %[3]s
+  PostgreSQL   %[4]s
+  Demo dealer  %[2]s, staff logins %[5]s and %[6]s, password %[7]q
+               (until login lands, send the staff ID as X-Staff-ID; see README)%[8]s
+               customer %[9]s  id %[10]s
+
+`, *addr, demoDealer, uiURL, redact(dbURL), demoStaff[0].Email, demoStaff[1].Email, demoPassword, stock, customer.Name, customer.ID)
+		}
+		return nil
+	})
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+		logger.Info("stopping")
+		return nil
+	}
+	return err
+}
+
+func stopLogged(logger *slog.Logger, what string, stop func() error) {
+	if err := stop(); err != nil {
+		logger.Warn("stop failed", "what", what, "error", err)
+	}
+}
+
+// redact hides a password in a database URL before it is printed.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable database URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,63 @@
+// Command jobmanager is the one binary of the system, with subcommands:
+//
+//	dev      the whole stack on embedded defaults: Temporal dev server, private
+//	         PostgreSQL (unless DATABASE_URL is set), migrations, demo data, API, worker
+//	api      the HTTP API
+//	worker   the Temporal worker
+//	migrate  apply database migrations
+//	seed     create the demo dealer (idempotent)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "dev":
+		err = runDev(ctx, args)
+	case "api":
+		err = runAPI(ctx, logger, args)
+	case "worker":
+		err = runWorker(ctx, logger)
+	case "migrate":
+		err = runMigrate(ctx)
+	case "seed":
+		err = runSeed(ctx, logger)
+	case "help", "-h", "--help":
+		usage()
+		return
+	default:
+		usage()
+		err = fmt.Errorf("unknown command %q", cmd)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		logger.Error("jobmanager failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage: jobmanager <command>
+
+commands:
+  dev      run the whole stack locally (Temporal dev server, PostgreSQL, API, worker, demo data)
+  api      run the HTTP API           (DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, API_ADDR)
+  worker   run the Temporal worker    (DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)
+  migrate  apply database migrations  (DATABASE_URL)
+  seed     create the demo dealer     (DATABASE_URL)`)
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/jobmanager/jobmanager/api"
+	"github.com/jobmanager/jobmanager/store"
+	"github.com/jobmanager/jobmanager/temporalclient"
+	"github.com/jobmanager/jobmanager/workers"
+)
+
+func databaseURL() (string, error) {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return "", errors.New("DATABASE_URL is not set")
+	}
+	return url, nil
+}
+
+func openStore(ctx context.Context) (*store.Store, error) {
+	url, err := databaseURL()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, url)
+}
+
+func runMigrate(ctx context.Context) error {
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.Migrate(ctx)
+}
+
+func runSeed(ctx context.Context, logger *slog.Logger) error {
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	_, err = seedDemo(ctx, st, logger)
+	return err
+}
+
+func runWorker(ctx context.Context, logger *slog.Logger) error {
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := temporalclient.Dial(temporalclient.FromEnv(), logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return workers.Run(ctx, c, workers.Deps{Store: st, Logger: logger})
+}
+
+func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	addr := fs.String("addr", envOr("API_ADDR", "127.0.0.1:8080"), "listen address (API_ADDR)")
+	timeout := fs.Duration("update-timeout", 10*time.Second, "how long a request waits for the worker before 503")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("api flags: %w", err)
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := temporalclient.Dial(temporalclient.FromEnv(), logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return api.Run(ctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, UpdateTimeout: *timeout})
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
