@@ -1,0 +1,443 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/jobmanager/jobmanager/definitions"
+	"github.com/jobmanager/jobmanager/job"
+	"github.com/jobmanager/jobmanager/store"
+	"github.com/jobmanager/jobmanager/workflows"
+)
+
+// CreateJobRequest is the body of POST /api/v1/dealers/:dealer/jobs.
+type CreateJobRequest struct {
+	VehicleID  string `json:"vehicle_id"`
+	CustomerID string `json:"customer_id,omitempty"`
+	// Source is how the job started; manual when empty.
+	Source job.Source `json:"source,omitempty"`
+	// Values are initial field values, checked against the dealer's active definition.
+	Values map[string]any `json:"values,omitempty"`
+}
+
+// JobCreated answers a create: 201 the first time, 200 for a repeat with the same key.
+type JobCreated struct {
+	Number     int64  `json:"number"`
+	WorkflowID string `json:"workflow_id"`
+	Dealer     string `json:"dealer"`
+}
+
+// JobList is a page of the read model.
+type JobList struct {
+	Jobs       []job.Row `json:"jobs"`
+	NextCursor string    `json:"next_cursor,omitempty"`
+}
+
+// JobDetail is one job for staff: the read-model row and history, which need no worker,
+// and the live view, which does.
+type JobDetail struct {
+	Job       job.Row          `json:"job"`
+	View      *job.View        `json:"view"`
+	ViewError string           `json:"view_error,omitempty"`
+	History   []job.AuditEntry `json:"history"`
+}
+
+// Typed search attribute keys set when a job starts; the workflow upserts the rest.
+var (
+	attrDealer     = temporal.NewSearchAttributeKeyKeyword(job.AttrDealer)
+	attrStatus     = temporal.NewSearchAttributeKeyKeyword(job.AttrStatus)
+	attrDefinition = temporal.NewSearchAttributeKeyKeyword(job.AttrDefinition)
+)
+
+// createJob starts a job by hand. The number comes from the store, once per
+// Idempotency-Key; the workflow start is idempotent by workflow ID. So a retry after any
+// failure (even one between allocating the number and starting the workflow) finishes
+// the same job instead of creating a second one.
+func (s *server) createJob(c *gin.Context) {
+	var req CreateJobRequest
+	if !decodeJSON(c, &req) {
+		return
+	}
+	ctx := c.Request.Context()
+	dealerID := c.Param("dealer")
+	dealer, err := s.store.GetDealer(ctx, dealerID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, fmt.Sprintf("no dealer %q", dealerID)))
+		return
+	}
+	if err != nil {
+		internal(c, err)
+		return
+	}
+	version, err := s.store.ActiveDefinition(ctx, dealer.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeProblem(c, problem(http.StatusConflict, ProblemConflict,
+			fmt.Sprintf("dealer %q has no published active workflow to start jobs with", dealer.ID)))
+		return
+	}
+	if err != nil {
+		internal(c, err)
+		return
+	}
+	vehicle, fields, err := s.checkCreate(ctx, dealer.ID, &req, &version.Definition)
+	if err != nil {
+		internal(c, err)
+		return
+	}
+	if len(fields) > 0 {
+		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "the job cannot be created as requested", fields...))
+		return
+	}
+
+	ref := definitions.Ref{Workflow: version.Workflow, Version: version.Number, Hash: version.Hash}
+	row := job.Row{
+		Status: job.StatusOpen, VehicleID: vehicle.ID, CustomerID: req.CustomerID,
+		Salesperson: dealer.DefaultSalesperson, Location: vehicle.Location, Source: req.Source, Definition: ref,
+	}
+	number, created, err := s.store.AllocateJob(ctx, dealer.ID, idempotencyKey(c), row)
+	if err != nil {
+		internal(c, err)
+		return
+	}
+	in := workflows.StartInput{
+		Dealer: dealer.ID, Number: number, Ref: ref, Definition: version.Definition, Source: req.Source,
+		Vehicle: vehicle, CustomerID: req.CustomerID, Salesperson: dealer.DefaultSalesperson,
+		Values: req.Values, Actor: actor(c),
+	}
+	if err := s.startWorkflow(ctx, in, vehicle.Number, created); err != nil {
+		s.startFailed(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, JobCreated{Number: number, WorkflowID: job.WorkflowID(dealer.ID, number), Dealer: dealer.ID})
+}
+
+// checkCreate validates a create request against the dealer's data and definition and
+// normalizes its values in place. Field problems come back as the second result; the
+// error is for failures of the store.
+func (s *server) checkCreate(ctx context.Context, dealer string, req *CreateJobRequest, def *definitions.Definition) (job.Vehicle, []job.FieldError, error) {
+	var fields []job.FieldError
+	if req.Source == "" {
+		req.Source = job.SourceManual
+	}
+	if !req.Source.Valid() {
+		fields = append(fields, field("source", fmt.Sprintf("%q is not one of manual, park, callback, marketplace", req.Source)))
+	}
+	var vehicle job.Vehicle
+	if req.VehicleID == "" {
+		fields = append(fields, field("vehicle_id", "is required"))
+	} else {
+		v, err := s.store.GetVehicle(ctx, dealer, req.VehicleID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			fields = append(fields, field("vehicle_id", fmt.Sprintf("the dealer has no vehicle %q", req.VehicleID)))
+		case err != nil:
+			return job.Vehicle{}, nil, err
+		default:
+			vehicle = v
+		}
+	}
+	if req.CustomerID != "" {
+		_, err := s.store.GetCustomer(ctx, dealer, req.CustomerID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			fields = append(fields, field("customer_id", fmt.Sprintf("the dealer has no customer %q", req.CustomerID)))
+		case err != nil:
+			return job.Vehicle{}, nil, err
+		}
+	}
+	keys := make([]string, 0, len(req.Values))
+	for k := range req.Values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		f, ok := def.Field(k)
+		if !ok {
+			fields = append(fields, field("values."+k, fmt.Sprintf("not a field of workflow %q", def.Workflow.Key)))
+			continue
+		}
+		v, err := f.Normalize(req.Values[k], vehicle.Extras)
+		if err != nil {
+			fields = append(fields, field("values."+k, err.Error()))
+			continue
+		}
+		req.Values[k] = v
+	}
+	return vehicle, fields, nil
+}
+
+// startWorkflow starts the job's workflow, or finds it started. USE_EXISTING makes a
+// retried request join the running workflow; REJECT_DUPLICATE keeps a closed job's ID
+// from ever starting again. The "already started" error is asked for explicitly, so a
+// newly allocated number that meets an old workflow (database and Temporal out of
+// step) fails loudly instead of silently adopting a stranger's job.
+func (s *server) startWorkflow(ctx context.Context, in workflows.StartInput, vehicleNumber string, created bool) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	id := job.WorkflowID(in.Dealer, in.Number)
+	opts := client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                job.TaskQueue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			attrDealer.ValueSet(in.Dealer), attrStatus.ValueSet(string(job.StatusOpen)),
+			attrDefinition.ValueSet(in.Ref.String())),
+		// What Temporal UI shows; no personal data, as UI users see every job.
+		StaticSummary: fmt.Sprintf("Job %d · vehicle %s · %s", in.Number, vehicleNumber, in.Ref),
+		StaticDetails: fmt.Sprintf("dealer: %s\n\nsource: %s\n\ndefinition: %s (hash %.12s)", in.Dealer, in.Source, in.Ref, in.Ref.Hash),
+	}
+	_, err := s.temporal.ExecuteWorkflow(ctx, opts, job.WorkflowType, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) && !created {
+		// A repeat of a create whose job has since closed.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("start workflow %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *server) startFailed(c *gin.Context, err error) {
+	_ = c.Error(err)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		// A new number met an existing workflow: the store lost numbers Temporal
+		// still knows. An operator must look; a retry would meet the same workflow.
+		s.log.Error("job number already used by a workflow", "error", err)
+		internal(c, err)
+		return
+	}
+	if unavailable(err) {
+		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable,
+			"Temporal did not accept the job in time; repeat the request with the same "+HeaderIdempotencyKey+": it creates the job once"))
+		return
+	}
+	internal(c, err)
+}
+
+// unavailable reports whether err means Temporal could not be reached or did not answer
+// in time, which a retry may cure.
+func unavailable(err error) bool {
+	var timeout *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	var unavail *serviceerror.Unavailable
+	var exhausted *serviceerror.ResourceExhausted
+	var deadline *serviceerror.DeadlineExceeded
+	var canceled *serviceerror.Canceled
+	return errors.As(err, &timeout) || errors.As(err, &unavail) || errors.As(err, &exhausted) ||
+		errors.As(err, &deadline) || errors.As(err, &canceled) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// listParams are the query parameters of the job list.
+var listParams = []string{"status", "phase", "turn", "salesperson", "location", "source", "vehicle", "customer", "limit", "cursor"}
+
+// listJobs serves the job list from the read model, so it works without a worker.
+func (s *server) listJobs(c *gin.Context) {
+	ctx := c.Request.Context()
+	dealerID := c.Param("dealer")
+	filter, fields := parseJobFilter(c.Request.URL.Query())
+	if len(fields) > 0 {
+		writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest, "the list filter is not valid", fields...))
+		return
+	}
+	if _, err := s.store.GetDealer(ctx, dealerID); errors.Is(err, store.ErrNotFound) {
+		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, fmt.Sprintf("no dealer %q", dealerID)))
+		return
+	} else if err != nil {
+		internal(c, err)
+		return
+	}
+	rows, next, err := s.store.ListJobs(ctx, dealerID, filter)
+	if errors.Is(err, store.ErrInvalidCursor) {
+		writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest, "the list filter is not valid",
+			field("cursor", "is not a cursor this list returned")))
+		return
+	}
+	if err != nil {
+		internal(c, err)
+		return
+	}
+	if rows == nil {
+		rows = []job.Row{}
+	}
+	c.JSON(http.StatusOK, JobList{Jobs: rows, NextCursor: next})
+}
+
+// parseJobFilter reads the list's query parameters; it names every parameter that is
+// wrong, and refuses unknown ones so a misspelt filter does not silently list all jobs.
+func parseJobFilter(q map[string][]string) (store.JobFilter, []job.FieldError) {
+	var f store.JobFilter
+	var fields []job.FieldError
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !slices.Contains(listParams, name) {
+			fields = append(fields, field(name, "unknown parameter; known are "+strings.Join(listParams, ", ")))
+		}
+	}
+	one := func(name string) string {
+		vs := q[name]
+		if len(vs) > 1 {
+			fields = append(fields, field(name, "give it once"))
+		}
+		if len(vs) == 0 {
+			return ""
+		}
+		return strings.TrimSpace(vs[0])
+	}
+	for _, v := range q["status"] {
+		for part := range strings.SplitSeq(v, ",") {
+			st := job.Status(strings.TrimSpace(part))
+			if !st.Valid() {
+				fields = append(fields, field("status", fmt.Sprintf("%q is not one of open, sold, closed, canceled", st)))
+				continue
+			}
+			if !slices.Contains(f.Statuses, st) {
+				f.Statuses = append(f.Statuses, st)
+			}
+		}
+	}
+	f.Phase = one("phase")
+	if t := definitions.Turn(one("turn")); t != "" {
+		if t != definitions.TurnStaff && t != definitions.TurnCustomer {
+			fields = append(fields, field("turn", fmt.Sprintf("%q is neither staff nor customer", t)))
+		}
+		f.Turn = t
+	}
+	f.Salesperson = one("salesperson")
+	f.Location = one("location")
+	if src := job.Source(one("source")); src != "" {
+		if !src.Valid() {
+			fields = append(fields, field("source", fmt.Sprintf("%q is not one of manual, park, callback, marketplace", src)))
+		}
+		f.Source = src
+	}
+	f.VehicleID = one("vehicle")
+	f.CustomerID = one("customer")
+	if l := one("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > store.MaxJobLimit {
+			fields = append(fields, field("limit", fmt.Sprintf("must be a whole number from 1 to %d", store.MaxJobLimit)))
+		}
+		f.Limit = n
+	}
+	f.Cursor = one("cursor")
+	return f, fields
+}
+
+// getJob serves one job for staff. The row and history come from the read model, so an
+// unknown job is a 404 and a known one is served even while no worker runs; only the
+// live view then is missing.
+func (s *server) getJob(c *gin.Context) {
+	row, ok := s.loadJob(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	history, err := s.store.Audit(ctx, row.Dealer, row.Number)
+	if err != nil {
+		internal(c, err)
+		return
+	}
+	if history == nil {
+		history = []job.AuditEntry{}
+	}
+	out := JobDetail{Job: row, History: history}
+	view, err := s.queryView(ctx, row, job.Staff)
+	if err != nil {
+		_ = c.Error(err)
+		out.ViewError = viewError(err, s.timeout)
+	} else {
+		out.View = &view
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// customerView serves the customer's view of the current phase. Unlike the staff page
+// there is nothing to show without it, so a failed query is a 503.
+func (s *server) customerView(c *gin.Context) {
+	row, ok := s.loadJob(c)
+	if !ok {
+		return
+	}
+	view, err := s.queryView(c.Request.Context(), row, job.Customer)
+	if err != nil {
+		_ = c.Error(err)
+		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, viewError(err, s.timeout)))
+		return
+	}
+	c.JSON(http.StatusOK, view)
+}
+
+func (s *server) queryView(ctx context.Context, row job.Row, side job.Side) (job.View, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	id := job.WorkflowID(row.Dealer, row.Number)
+	res, err := s.temporal.QueryWorkflow(ctx, id, "", job.QueryView, job.ViewRequest{Side: side})
+	if err != nil {
+		return job.View{}, fmt.Errorf("query %s view of %s: %w", side, id, err)
+	}
+	var v job.View
+	if err := res.Get(&v); err != nil {
+		return job.View{}, fmt.Errorf("decode %s view of %s: %w", side, id, err)
+	}
+	return v, nil
+}
+
+func viewError(err error, timeout time.Duration) string {
+	if unavailable(err) {
+		return "the view is not available: no worker answered within " + timeout.String()
+	}
+	return "the view is not available: " + err.Error()
+}
+
+// loadJob reads the job's row named by the path. It answers 404 for an unknown job and
+// for a customer who is not the job's customer: to them, someone else's job does not
+// exist.
+func (s *server) loadJob(c *gin.Context) (job.Row, bool) {
+	dealer := c.Param("dealer")
+	notFound := func() (job.Row, bool) {
+		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound,
+			fmt.Sprintf("dealer %q has no job %q", dealer, c.Param("number"))))
+		return job.Row{}, false
+	}
+	number, err := strconv.ParseInt(c.Param("number"), 10, 64)
+	if err != nil || number <= 0 {
+		return notFound()
+	}
+	row, err := s.store.GetJob(c.Request.Context(), dealer, number)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound()
+	}
+	if err != nil {
+		internal(c, err)
+		return job.Row{}, false
+	}
+	if a := actor(c); a.Side == job.Customer && (row.CustomerID == "" || row.CustomerID != a.ID) {
+		return notFound()
+	}
+	return row, true
+}

@@ -1,0 +1,261 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/jobmanager/jobmanager/job"
+	"github.com/jobmanager/jobmanager/store"
+)
+
+// DefaultUpdateTimeout bounds how long a request waits for the job workflow to answer.
+const DefaultUpdateTimeout = 10 * time.Second
+
+// Headers the API reads.
+const (
+	// HeaderIdempotencyKey is required on every state-changing request; a retry with
+	// the same key is applied once and answers the same.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderStaffID and HeaderCustomerID name the acting staff user and customer. They
+	// are the placeholder until authentication lands: then the actor comes from the
+	// verified session, and these headers go away.
+	HeaderStaffID    = "X-Staff-ID"
+	HeaderCustomerID = "X-Customer-ID"
+)
+
+// maxIdempotencyKeyLen keeps update IDs (update name + key) short; clients send UUIDs.
+const maxIdempotencyKeyLen = 200
+
+// Deps are what the API needs from the outside world.
+type Deps struct {
+	Store    *store.Store
+	Temporal client.Client
+	// Logger gets one line per request; nil discards.
+	Logger *slog.Logger
+	// UpdateTimeout bounds the wait for an update's answer (and for a query or a
+	// workflow start); DefaultUpdateTimeout when zero. When it passes, the API answers
+	// 503 with Retry-After.
+	UpdateTimeout time.Duration
+}
+
+type server struct {
+	store    *store.Store
+	temporal client.Client
+	log      *slog.Logger
+	timeout  time.Duration
+}
+
+// Keys of values the middleware hands to handlers.
+const (
+	ctxActor          = "jobmanager.actor"
+	ctxIdempotencyKey = "jobmanager.idempotency_key"
+)
+
+func init() {
+	// Gin's debug mode prints every route at start and warns on each request; the
+	// server logs through slog instead. GIN_MODE still wins when set.
+	if os.Getenv(gin.EnvGinMode) == "" {
+		gin.SetMode(gin.ReleaseMode)
+	}
+}
+
+// New returns the HTTP handler with every route.
+func New(deps Deps) *gin.Engine {
+	s := &server{store: deps.Store, temporal: deps.Temporal, log: deps.Logger, timeout: deps.UpdateTimeout}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultUpdateTimeout
+	}
+
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// No proxy is trusted until deployment says which; client IPs come from the socket.
+	_ = r.SetTrustedProxies(nil)
+	r.Use(s.logRequests, gin.CustomRecovery(s.recovered))
+	r.NoRoute(func(c *gin.Context) {
+		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, "no such resource: "+c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		writeProblem(c, problem(http.StatusMethodNotAllowed, ProblemBadRequest, c.Request.Method+" is not allowed here"))
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+
+	dealer := r.Group("/api/v1/dealers/:dealer")
+	staff := dealer.Group("", s.staffActor)
+	staff.POST("/jobs", s.requireIdempotencyKey, s.createJob)
+	staff.GET("/jobs", s.listJobs)
+	staff.GET("/jobs/:number", s.getJob)
+	staff.POST("/jobs/:number/activate", s.requireIdempotencyKey, s.activate)
+	staff.POST("/jobs/:number/submit", s.requireIdempotencyKey, s.submit)
+	staff.POST("/jobs/:number/status", s.requireIdempotencyKey, s.setStatus)
+	staff.POST("/jobs/:number/assign", s.requireIdempotencyKey, s.assign)
+
+	customer := dealer.Group("/jobs/:number/customer", s.customerActor)
+	customer.POST("/submit", s.requireIdempotencyKey, s.submit)
+	customer.GET("/view", s.customerView)
+	return r
+}
+
+// Run serves the API on addr until ctx is done, then shuts down gracefully: it stops
+// accepting connections and lets requests in flight (an update waits at most
+// UpdateTimeout) finish.
+func Run(ctx context.Context, addr string, deps Deps) error {
+	timeout := deps.UpdateTimeout
+	if timeout <= 0 {
+		timeout = DefaultUpdateTimeout
+	}
+	srv := &http.Server{
+		Addr:    addr,
+		Handler: New(deps),
+		// Guards against clients that open a connection and trickle headers.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// An update may wait UpdateTimeout for the workflow; the answer must still fit.
+		WriteTimeout:   timeout + 30*time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		// Requests keep ctx's values but not its end: on shutdown, updates in flight
+		// finish and answer instead of being cut off mid-wait.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	if deps.Logger != nil {
+		deps.Logger.Info("api listening", "addr", addr)
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve api on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), timeout+5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down api: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve api on %s: %w", addr, err)
+	}
+	return nil
+}
+
+// ready reports whether the API can do its work: PostgreSQL for lists and creation,
+// Temporal for every action. A load balancer takes the instance out while either fails.
+func (s *server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	var failed []job.FieldError
+	if err := s.store.Pool().Ping(ctx); err != nil {
+		failed = append(failed, field("postgres", err.Error()))
+	}
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		failed = append(failed, field("temporal", err.Error()))
+	}
+	if len(failed) > 0 {
+		s.log.Warn("not ready", "problems", failed)
+		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, "a dependency is not available", failed...))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "postgres": "ok", "temporal": "ok"})
+}
+
+// staffActor takes the staff user from X-Staff-ID (the placeholder until
+// authentication lands).
+func (s *server) staffActor(c *gin.Context) {
+	id := strings.TrimSpace(c.GetHeader(HeaderStaffID))
+	if id == "" {
+		writeProblem(c, problem(http.StatusUnauthorized, ProblemUnauthorized,
+			"staff requests need the "+HeaderStaffID+" header", field(HeaderStaffID, "is required")))
+		return
+	}
+	c.Set(ctxActor, job.Actor{Side: job.Staff, ID: id})
+}
+
+// customerActor takes the customer from X-Customer-ID (the placeholder until customer
+// sessions land). Handlers check that it is the job's customer.
+func (s *server) customerActor(c *gin.Context) {
+	id := strings.TrimSpace(c.GetHeader(HeaderCustomerID))
+	if id == "" {
+		writeProblem(c, problem(http.StatusUnauthorized, ProblemUnauthorized,
+			"customer requests need the "+HeaderCustomerID+" header", field(HeaderCustomerID, "is required")))
+		return
+	}
+	c.Set(ctxActor, job.Actor{Side: job.Customer, ID: id})
+}
+
+func actor(c *gin.Context) job.Actor {
+	a, _ := c.Get(ctxActor)
+	out, _ := a.(job.Actor)
+	return out
+}
+
+// requireIdempotencyKey makes every state-changing request name itself, so that a
+// retry after a lost answer or a 503 cannot apply the change twice.
+func (s *server) requireIdempotencyKey(c *gin.Context) {
+	key := strings.TrimSpace(c.GetHeader(HeaderIdempotencyKey))
+	reason := ""
+	switch {
+	case key == "":
+		reason = "is required on every state-changing request"
+	case len(key) > maxIdempotencyKeyLen:
+		reason = fmt.Sprintf("is longer than %d characters", maxIdempotencyKeyLen)
+	case strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r == 0x7f }):
+		reason = "must be printable without spaces"
+	}
+	if reason != "" {
+		writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest,
+			"the "+HeaderIdempotencyKey+" header "+reason, field(HeaderIdempotencyKey, reason)))
+		return
+	}
+	c.Set(ctxIdempotencyKey, key)
+}
+
+func idempotencyKey(c *gin.Context) string { return c.GetString(ctxIdempotencyKey) }
+
+func (s *server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	status := c.Writer.Status()
+	level := slog.LevelInfo
+	switch {
+	case status == http.StatusServiceUnavailable:
+		// Expected while Temporal or the workers are down; the client retries.
+		level = slog.LevelWarn
+	case status >= 500:
+		level = slog.LevelError
+	}
+	attrs := []any{
+		"method", c.Request.Method, "route", c.FullPath(), "path", c.Request.URL.Path,
+		"status", status, "duration", time.Since(start),
+	}
+	if len(c.Errors) > 0 {
+		attrs = append(attrs, "error", c.Errors.String())
+	}
+	s.log.Log(c.Request.Context(), level, "http request", attrs...)
+}
+
+func (s *server) recovered(c *gin.Context, err any) {
+	s.log.Error("panic in handler", "path", c.Request.URL.Path, "panic", err)
+	writeProblem(c, problem(http.StatusInternalServerError, ProblemInternal, "internal error"))
+}
+
+// internal answers 500 for an error the client cannot act on; the details go to the log
+// only, as they may name internals.
+func internal(c *gin.Context, err error) {
+	_ = c.Error(err)
+	writeProblem(c, problem(http.StatusInternalServerError, ProblemInternal, "internal error"))
+}
