@@ -15,7 +15,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/jobmanager/jobmanager/definitions"
 	"github.com/jobmanager/jobmanager/job"
@@ -54,13 +53,6 @@ type JobDetail struct {
 	ViewError string           `json:"view_error,omitempty"`
 	History   []job.AuditEntry `json:"history"`
 }
-
-// Typed search attribute keys set when a job starts; the workflow upserts the rest.
-var (
-	attrDealer     = temporal.NewSearchAttributeKeyKeyword(job.AttrDealer)
-	attrStatus     = temporal.NewSearchAttributeKeyKeyword(job.AttrStatus)
-	attrDefinition = temporal.NewSearchAttributeKeyKeyword(job.AttrDefinition)
-)
 
 // createJob starts a job by hand. The number comes from the store, once per
 // Idempotency-Key; the workflow start is idempotent by workflow ID. So a retry after any
@@ -192,20 +184,22 @@ func (s *server) startWorkflow(ctx context.Context, in workflows.StartInput, veh
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	id := job.WorkflowID(in.Dealer, in.Number)
+	attrs, _, err := workflows.StartAttributes(in)
+	if err != nil {
+		return fmt.Errorf("start workflow %s: %w", id, err)
+	}
 	opts := client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                job.TaskQueue,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			attrDealer.ValueSet(in.Dealer), attrStatus.ValueSet(string(job.StatusOpen)),
-			attrDefinition.ValueSet(in.Ref.String())),
+		TypedSearchAttributes:                    attrs,
 		// What Temporal UI shows; no personal data, as UI users see every job.
 		StaticSummary: fmt.Sprintf("Job %d · vehicle %s · %s", in.Number, vehicleNumber, in.Ref),
 		StaticDetails: fmt.Sprintf("dealer: %s\n\nsource: %s\n\ndefinition: %s (hash %.12s)", in.Dealer, in.Source, in.Ref, in.Ref.Hash),
 	}
-	_, err := s.temporal.ExecuteWorkflow(ctx, opts, job.WorkflowType, in)
+	_, err = s.temporal.ExecuteWorkflow(ctx, opts, job.WorkflowType, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) && !created {
 		// A repeat of a create whose job has since closed.

@@ -95,8 +95,14 @@ func (t *timings) add(dst *[]time.Duration, d time.Duration) {
 func runLifecycle(ctx context.Context, c client.Client, s subject, number int64, in workflows.StartInput, t *timings) error {
 	id := job.WorkflowID(s.dealer, number)
 	begin := time.Now()
+	// Both workflows start as the API starts a job, with its search attributes, so the
+	// visibility write at start costs both alike.
+	attrs, _, err := workflows.StartAttributes(in)
+	if err != nil {
+		return fmt.Errorf("%s: start attributes: %w", id, err)
+	}
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	run, err := c.ExecuteWorkflow(cctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.taskQueue}, s.workflowType, in)
+	run, err := c.ExecuteWorkflow(cctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.taskQueue, TypedSearchAttributes: attrs}, s.workflowType, in)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("%s: start: %w", id, err)

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -44,6 +45,7 @@ type config struct {
 	n, concurrency, warmup, rounds int
 	out                            string
 	sqlite, strict                 bool
+	cpuProfile                     string
 }
 
 func main() {
@@ -55,7 +57,19 @@ func main() {
 	flag.StringVar(&cfg.out, "out", "", "result file (default <repo>/bench-results/bench.json)")
 	flag.BoolVar(&cfg.sqlite, "sqlite", false, "keep server state in a SQLite file, as `make dev` does, instead of in memory")
 	flag.BoolVar(&cfg.strict, "strict", false, "exit with status 1 when a target is missed")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and workers) to the file")
 	flag.Parse()
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: cpu profile:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if cfg.n < 1 || cfg.concurrency < 1 || cfg.warmup < 0 || cfg.rounds < 1 || cfg.n < cfg.rounds {
 		fmt.Fprintln(os.Stderr, "bench: need n ≥ rounds ≥ 1, c ≥ 1, warmup ≥ 0")
 		os.Exit(2)
@@ -63,6 +77,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	met, err := run(ctx, cfg)
 	stop()
+	pprof.StopCPUProfile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

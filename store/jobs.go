@@ -186,11 +186,10 @@ func (s *Store) Project(ctx context.Context, p job.Projection) error {
 			r.Dealer, r.Number, e.Seq, nullTime(e.At), string(e.Actor.Side), e.Actor.ID, e.Action, e.Phase,
 			jsonObject(e.Before), jsonObject(e.After))
 	}
-	// One round trip for all statements inside the transaction: the projection runs as a
-	// local activity inside a workflow update, where latency is the user's wait.
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return tx.SendBatch(ctx, batch).Close()
-	})
+	// One round trip: the projection runs as a local activity inside a workflow update,
+	// where latency is the user's wait. PostgreSQL runs the statements of a pipeline up
+	// to its one Sync as an implicit transaction, so they still commit all or nothing.
+	err := s.pool.SendBatch(ctx, batch).Close()
 	return wrap(err, "project job %s at seq %d", job.WorkflowID(r.Dealer, r.Number), r.Seq)
 }
 

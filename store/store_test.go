@@ -521,3 +521,22 @@ func TestListJobsFiltersAndCursor(t *testing.T) {
 	_, _, err = s.ListJobs(ctx, "d", store.JobFilter{Cursor: "garbage!"})
 	require.ErrorIs(t, err, store.ErrInvalidCursor)
 }
+
+// A projection is all or nothing: one broken audit entry leaves neither the row nor the
+// other entries behind, so a retry after a fix starts from a clean state.
+func TestProjectIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	s := pgtest.New(t)
+	newDealer(t, s, "d")
+	n, _, err := s.AllocateJob(ctx, "d", "k", job.Row{Source: job.SourceManual})
+	require.NoError(t, err)
+	p := job.Projection{Row: row("d", n, 2), Entries: []job.AuditEntry{entry(1, job.ActionCreated), entry(2, "")}}
+	require.Error(t, s.Project(ctx, p), "an entry without action violates its check")
+
+	got, err := s.GetJob(ctx, "d", n)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), got.Seq, "the row is unchanged")
+	audit, err := s.Audit(ctx, "d", n)
+	require.NoError(t, err)
+	require.Empty(t, audit, "the valid first entry was rolled back too")
+}

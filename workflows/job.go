@@ -28,13 +28,44 @@ var (
 	attrDefinition = temporal.NewSearchAttributeKeyKeyword(job.AttrDefinition)
 )
 
+// attrValues are the job's search attribute values: dealer, definition, status,
+// phase, turn.
+type attrValues [5]string
+
+var attrKeys = [5]temporal.SearchAttributeKeyKeyword{attrDealer, attrDefinition, attrStatus, attrPhase, attrTurn}
+
+func (r *jobRun) wantAttrs() attrValues {
+	st := r.e.st
+	return attrValues{r.e.in.Dealer, r.e.in.Ref.String(), string(st.Status), st.Phase, string(st.Turn)}
+}
+
+// StartAttributes are the search attributes to start a job with, so Temporal UI finds
+// the job by phase and turn from its first moment, and the answer a start gives.
+// (A run still upserts them once: skipping that would need a GetVersion, whose own
+// TemporalChangeVersion upsert costs the same visibility write.)
+func StartAttributes(in StartInput) (temporal.SearchAttributes, job.Result, error) {
+	e := newEngine(in)
+	if in.Carry == nil {
+		if err := e.start(time.Time{}); err != nil {
+			return temporal.SearchAttributes{}, job.Result{}, err
+		}
+	}
+	r := &jobRun{e: e}
+	want := r.wantAttrs()
+	updates := make([]temporal.SearchAttributeUpdate, len(attrKeys))
+	for i, k := range attrKeys {
+		updates[i] = k.ValueSet(want[i])
+	}
+	return temporal.NewSearchAttributes(updates...), e.st.result(), nil
+}
+
 // jobRun is one run of a JobWorkflow.
 type jobRun struct {
 	e       *engine
 	mu      workflow.Mutex
 	updates int
 	signals int
-	attrs   [3]string // status, phase, turn as last upserted
+	attrs   attrValues // as last upserted
 }
 
 // JobWorkflow is the long-lived workflow of one job. It interprets the definition
@@ -205,19 +236,17 @@ func (r *jobRun) commit(ctx workflow.Context) error {
 // state. Attributes are upserted only when they change, to keep history short.
 func (r *jobRun) describe(ctx workflow.Context) {
 	st := r.e.st
-	cur := [3]string{string(st.Status), st.Phase, string(st.Turn)}
-	if cur != r.attrs {
-		// Only what changed goes to the server: smaller visibility writes.
-		var updates []temporal.SearchAttributeUpdate
-		if r.attrs == [3]string{} {
-			updates = append(updates, attrDealer.ValueSet(r.e.in.Dealer), attrDefinition.ValueSet(r.e.in.Ref.String()))
+	// Only what changed goes to the server: smaller visibility writes, none when
+	// nothing changed.
+	want := r.wantAttrs()
+	var updates []temporal.SearchAttributeUpdate
+	for i, k := range attrKeys {
+		if want[i] != r.attrs[i] {
+			updates = append(updates, k.ValueSet(want[i]))
 		}
-		for i, key := range []temporal.SearchAttributeKeyKeyword{attrStatus, attrPhase, attrTurn} {
-			if cur[i] != r.attrs[i] {
-				updates = append(updates, key.ValueSet(cur[i]))
-			}
-		}
-		r.attrs = cur
+	}
+	r.attrs = want
+	if len(updates) > 0 {
 		if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 			workflow.GetLogger(ctx).Warn("search attributes not upserted", "error", err)
 		}

@@ -320,3 +320,19 @@ func TestContinueAsNewCarriesKeys(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestStartAttributesNameTheFirstPhaseWithoutPersonalData(t *testing.T) {
+	in := standardInput(t, definitions.StandardMaster)
+	attrs, res, err := StartAttributes(in)
+	require.NoError(t, err)
+	require.Equal(t, "anfrage", res.Phase)
+	require.Equal(t, 5, attrs.Size())
+	for key, want := range map[string]string{
+		job.AttrDealer: "d1", job.AttrDefinition: "standard_master@1", job.AttrStatus: "open",
+		job.AttrPhase: "anfrage", job.AttrTurn: "staff",
+	} {
+		got, ok := attrs.GetKeyword(temporal.NewSearchAttributeKeyKeyword(key))
+		require.True(t, ok, key)
+		require.Equal(t, want, got, key)
+	}
+}
