@@ -40,6 +40,7 @@ tools:
 	$(call install-tool,workflowcheck,$(WORKFLOWCHECK_MODULE),$(WORKFLOWCHECK_MODULE),$(WORKFLOWCHECK_VERSION))
 
 dev: tools
+	deploy/ensure-packages
 	$(GO) run ./cmd/jobmanager dev
 
 # Lint stays fast: it runs before every test run.
