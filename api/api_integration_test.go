@@ -623,7 +623,7 @@ func (e *env) testErrors(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, p.Status, "nothing to assign")
 
 	// The closed job.
-	e.act(t, n, "status", "e-14", api.StatusBody{Status: job.StatusClosed})
+	closing := e.act(t, n, "status", "e-14", api.StatusBody{Status: job.StatusClosed})
 	p = post(fmt.Sprintf("/jobs/%d/activate", n), "e-15", nil).problem(t)
 	require.Equal(t, http.StatusConflict, p.Status)
 	require.Equal(t, api.ProblemJobEnded, p.Type)
@@ -642,6 +642,10 @@ func (e *env) testErrors(t *testing.T) {
 	require.Equal(t, "job is closed", p.Detail)
 	_, err = e.store.Pool().Exec(context.Background(), `UPDATE jobs SET status = 'closed' WHERE dealer = $1 AND number = $2`, dealerID, n)
 	require.NoError(t, err)
+
+	// A client that retries the request that closed the job gets its first answer.
+	require.Equal(t, closing, e.act(t, n, "status", "e-14", api.StatusBody{Status: job.StatusClosed}))
+	require.Equal(t, job.StatusClosed, closing.Status)
 
 	d := e.detail(t, n)
 	require.Equal(t, []string{"created:", "phase_activated:anfrage", "phase_activated:angebot", "status_changed:angebot"}, actions(d.History),

@@ -106,13 +106,13 @@ func (s *server) runUpdate(c *gin.Context, name string, build func(key string, a
 	if !ok {
 		return
 	}
+	key := name + "/" + idempotencyKey(c)
 	// A closed job's workflow has completed and would only answer "not found"; the
-	// read model says why.
+	// read model says why, unless this is a repeat of a request the job applied.
 	if row.Status.Ended() {
-		writeProblem(c, endedProblem(row))
+		s.answerEnded(c, row, key)
 		return
 	}
-	key := name + "/" + idempotencyKey(c)
 	ctx, cancel := context.WithTimeout(c.Request.Context(), s.timeout)
 	defer cancel()
 	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -159,7 +159,7 @@ func (s *server) updateFailed(c *gin.Context, row job.Row, name string, err erro
 		// job), or never started.
 		if ended, ok := s.endedStatus(c.Request.Context(), row); ok {
 			row.Status = ended
-			writeProblem(c, endedProblem(row))
+			s.answerEnded(c, row, name+"/"+idempotencyKey(c))
 			return
 		}
 		writeProblem(c, problem(http.StatusConflict, ProblemConflict,
@@ -184,6 +184,21 @@ func (s *server) endedStatus(ctx context.Context, row job.Row) (job.Status, bool
 		return res.Status, true
 	}
 	return "", false
+}
+
+// answerEnded answers a request to a job that has ended: with the first answer when the
+// job applied this very request before it ended (a client retrying the request that
+// closed the job must not see a conflict), else 409.
+func (s *server) answerEnded(c *gin.Context, row job.Row, key string) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	var final job.Final
+	err := s.temporal.GetWorkflow(ctx, job.WorkflowID(row.Dealer, row.Number), "").Get(ctx, &final)
+	if res, ok := final.AnswerFor(key); err == nil && ok {
+		c.JSON(http.StatusOK, res)
+		return
+	}
+	writeProblem(c, endedProblem(row))
 }
 
 func endedProblem(row job.Row) Problem {

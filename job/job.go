@@ -322,3 +322,26 @@ func (r *Rejection) Error() string {
 	}
 	return r.Message + ": " + strings.Join(parts, "; ")
 }
+
+// Answer is the result a request key got.
+type Answer struct {
+	Key    string `json:"key"`
+	Result Result `json:"result"`
+}
+
+// Final is a job workflow's result: its last state and the answers it gave, so a
+// request repeated after the job ended still gets its first answer, not a conflict.
+type Final struct {
+	Result
+	Answers []Answer `json:"answers,omitempty"`
+}
+
+// AnswerFor returns the answer the job gave to a request key.
+func (f Final) AnswerFor(key string) (Result, bool) {
+	for i := len(f.Answers) - 1; i >= 0; i-- {
+		if f.Answers[i].Key == key {
+			return f.Answers[i].Result, true
+		}
+	}
+	return Result{}, false
+}

@@ -72,20 +72,20 @@ type jobRun struct {
 // snapshot in its input, answers updates (activate, submit, status, assign), the
 // payment signal and the view query, projects every change into the read model, and
 // ends when the job is closed or canceled.
-func JobWorkflow(ctx workflow.Context, in StartInput) (job.Result, error) {
+func JobWorkflow(ctx workflow.Context, in StartInput) (job.Final, error) {
 	r := &jobRun{e: newEngine(in), mu: workflow.NewMutex(ctx)}
 	logger := workflow.GetLogger(ctx)
 	if in.Carry == nil {
 		if err := r.e.start(workflow.Now(ctx)); err != nil {
-			return job.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadStart", err)
+			return job.Final{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadStart", err)
 		}
 	}
 	if err := r.register(ctx); err != nil {
-		return job.Result{}, err
+		return job.Final{}, err
 	}
 	r.describe(ctx)
 	if err := r.project(ctx); err != nil {
-		return job.Result{}, err
+		return job.Final{}, err
 	}
 	payments := workflow.GetSignalChannel(ctx, job.SignalPaymentReceived)
 	for {
@@ -93,10 +93,10 @@ func JobWorkflow(ctx workflow.Context, in StartInput) (job.Result, error) {
 			return payments.Len() > 0 || r.e.st.Status.Ended() || r.shouldContinue(ctx)
 		})
 		if err != nil {
-			return job.Result{}, fmt.Errorf("await job event: %w", err)
+			return job.Final{}, fmt.Errorf("await job event: %w", err)
 		}
 		if err := r.drainPayments(ctx, payments); err != nil {
-			return job.Result{}, err
+			return job.Final{}, err
 		}
 		if !r.e.st.Status.Ended() && !r.shouldContinue(ctx) {
 			continue
@@ -104,19 +104,19 @@ func JobWorkflow(ctx workflow.Context, in StartInput) (job.Result, error) {
 		// Let running handlers finish, so no caller loses its answer, then take what
 		// signals arrived meanwhile.
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-			return job.Result{}, fmt.Errorf("await handlers: %w", err)
+			return job.Final{}, fmt.Errorf("await handlers: %w", err)
 		}
 		if err := r.drainPayments(ctx, payments); err != nil {
-			return job.Result{}, err
+			return job.Final{}, err
 		}
 		if r.e.st.Status.Ended() {
 			logger.Info("job ended", "status", r.e.st.Status)
-			return r.e.st.result(), nil
+			return job.Final{Result: r.e.st.result(), Answers: r.e.st.Keys}, nil
 		}
 		next := r.e.in
 		next.Carry = r.e.st
 		logger.Info("job continues as new", "seq", r.e.st.Seq, "updates", r.updates, "signals", r.signals)
-		return job.Result{}, workflow.NewContinueAsNewError(ctx, JobWorkflow, next)
+		return job.Final{}, workflow.NewContinueAsNewError(ctx, JobWorkflow, next)
 	}
 }
 

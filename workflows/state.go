@@ -27,36 +27,25 @@ type State struct {
 	Visited []string `json:"visited,omitempty"`
 	// Keys are processed request and payment keys with the result they gave, oldest
 	// first, so a repeated request answers the same and changes nothing.
-	Keys []ProcessedKey `json:"keys,omitempty"`
+	Keys []job.Answer `json:"keys,omitempty"`
 	// PaidCents sums the payments received.
 	PaidCents int64 `json:"paid_cents,omitempty"`
-}
-
-// ProcessedKey is a request key the job has applied and the answer it gave.
-type ProcessedKey struct {
-	Key    string     `json:"key"`
-	Result job.Result `json:"result"`
 }
 
 func (s *State) processed(key string) (job.Result, bool) {
 	if key == "" {
 		return job.Result{}, false
 	}
-	for i := len(s.Keys) - 1; i >= 0; i-- {
-		if s.Keys[i].Key == key {
-			return s.Keys[i].Result, true
-		}
-	}
-	return job.Result{}, false
+	return job.Final{Answers: s.Keys}.AnswerFor(key)
 }
 
 func (s *State) remember(key string, r job.Result) {
 	if key == "" {
 		return
 	}
-	s.Keys = append(s.Keys, ProcessedKey{Key: key, Result: r})
+	s.Keys = append(s.Keys, job.Answer{Key: key, Result: r})
 	if len(s.Keys) > maxKeys {
-		s.Keys = append([]ProcessedKey(nil), s.Keys[len(s.Keys)-maxKeys:]...)
+		s.Keys = append([]job.Answer(nil), s.Keys[len(s.Keys)-maxKeys:]...)
 	}
 }
 
