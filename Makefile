@@ -13,6 +13,8 @@ TEMPORAL_CLI_PKG := $(TEMPORAL_CLI_MODULE)/cmd/temporal
 TEMPORAL_CLI_VERSION := v1.5.1
 WORKFLOWCHECK_MODULE := go.temporal.io/sdk/contrib/tools/workflowcheck
 WORKFLOWCHECK_VERSION := v0.6.0
+STATICCHECK_MODULE := honnef.co/go/tools
+STATICCHECK_VERSION := v0.8.2
 
 BENCH_ARGS ?=
 
@@ -21,7 +23,7 @@ BENCH_ARGS ?=
 help:
 	@echo "make dev    run the whole stack locally (Temporal, PostgreSQL, API, worker)"
 	@echo "make test   lint, then every test (starts its own Temporal and PostgreSQL)"
-	@echo "make lint   gofmt, go vet, workflowcheck"
+	@echo "make lint   gofmt, go vet, workflowcheck, staticcheck"
 	@echo "make bench  JobWorkflow against a minimal workflow; BENCH_ARGS='-n 200 -c 8'"
 	@echo "make tools  install the Temporal CLI and workflowcheck into bin/"
 
@@ -38,6 +40,7 @@ endef
 tools:
 	$(call install-tool,temporal,$(TEMPORAL_CLI_MODULE),$(TEMPORAL_CLI_PKG),$(TEMPORAL_CLI_VERSION))
 	$(call install-tool,workflowcheck,$(WORKFLOWCHECK_MODULE),$(WORKFLOWCHECK_MODULE),$(WORKFLOWCHECK_VERSION))
+	$(call install-tool,staticcheck,$(STATICCHECK_MODULE),$(STATICCHECK_MODULE)/cmd/staticcheck,$(STATICCHECK_VERSION))
 
 dev: tools
 	deploy/ensure-packages
@@ -56,6 +59,7 @@ lint: tools
 	if [[ -n $$unformatted ]]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(BIN)/workflowcheck -config .ci/workflowcheck.yaml ./workflows/...
+	$(BIN)/staticcheck ./...
 
 test: lint
 	$(GO) test -count=1 -timeout 25m ./...

@@ -506,8 +506,9 @@ func (e *env) testIdempotentRequests(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	desc, err := e.tc.DescribeWorkflowExecution(ctx, first.WorkflowID, "")
+	described, err := e.tc.DescribeWorkflow(ctx, first.WorkflowID, "")
 	require.NoError(t, err)
+	desc := described.RawResponse
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus())
 	require.Equal(t, first.WorkflowID, desc.GetWorkflowExecutionInfo().GetExecution().GetWorkflowId())
 	runID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
@@ -528,8 +529,9 @@ func (e *env) testIdempotentRequests(t *testing.T) {
 	require.Equal(t, []string{"created:", "phase_activated:anfrage", "phase_activated:angebot", "assigned:angebot"}, actions(d.History),
 		"one creation, one activation")
 	requireGaplessHistory(t, d.History)
-	desc, err = e.tc.DescribeWorkflowExecution(ctx, first.WorkflowID, "")
+	described, err = e.tc.DescribeWorkflow(ctx, first.WorkflowID, "")
 	require.NoError(t, err)
+	desc = described.RawResponse
 	require.Equal(t, runID, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), "one workflow run")
 }
 

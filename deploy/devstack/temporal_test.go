@@ -108,10 +108,11 @@ func TestStartTemporalPersists(t *testing.T) {
 		}
 	}()
 	checkSearchAttributes(t, ctx, c)
-	desc, err := c.DescribeWorkflowExecution(ctx, "devstack-persist", run.GetRunID())
+	described, err := c.DescribeWorkflow(ctx, "devstack-persist", run.GetRunID())
 	if err != nil {
 		t.Fatalf("workflow lost across restart: %v", err)
 	}
+	desc := described.RawResponse
 	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t.Errorf("workflow status %v after restart, want running", st)
 	}
