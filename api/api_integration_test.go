@@ -503,6 +503,11 @@ func (e *env) testIdempotentRequests(t *testing.T) {
 	require.Equal(t, first, again, "a repeated create answers the same job")
 	other := e.create(t, "idem-create-2", body)
 	require.Equal(t, first.Number+1, other.Number, "the repeat took no number")
+	// The same key for another request is refused, naming the header; no job is made.
+	reused := map[string]any{"vehicle_id": e.vehicle.ID}
+	p := e.do(t, request{method: http.MethodPost, path: "/jobs", key: "idem-create", body: reused}).problem(t)
+	require.Equal(t, http.StatusUnprocessableEntity, p.Status)
+	require.Equal(t, []string{api.HeaderIdempotencyKey}, problemFields(p.Errors).names())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

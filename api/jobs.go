@@ -2,6 +2,9 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -99,7 +102,13 @@ func (s *server) createJob(c *gin.Context) {
 		Status: job.StatusOpen, VehicleID: vehicle.ID, CustomerID: req.CustomerID,
 		Salesperson: dealer.DefaultSalesperson, Location: vehicle.Location, Source: req.Source, Definition: ref,
 	}
-	number, created, err := s.store.AllocateJob(ctx, dealer.ID, idempotencyKey(c), row)
+	number, created, err := s.store.AllocateJob(ctx, dealer.ID, idempotencyKey(c), fingerprint(req), row)
+	if errors.Is(err, store.ErrKeyReused) {
+		reason := "was used for a different request; use a new key for a new job"
+		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, HeaderIdempotencyKey+" "+reason,
+			field(HeaderIdempotencyKey, reason)))
+		return
+	}
 	if err != nil {
 		internal(c, err)
 		return
@@ -363,7 +372,7 @@ func (s *server) getJob(c *gin.Context) {
 	view, err := s.queryView(ctx, row, job.Staff)
 	if err != nil {
 		_ = c.Error(err)
-		out.ViewError = viewError(err, s.timeout)
+		out.ViewError = viewError(err, s.qtimeout)
 	} else {
 		out.View = &view
 	}
@@ -380,14 +389,14 @@ func (s *server) customerView(c *gin.Context) {
 	view, err := s.queryView(c.Request.Context(), row, job.Customer)
 	if err != nil {
 		_ = c.Error(err)
-		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, viewError(err, s.timeout)))
+		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, viewError(err, s.qtimeout)))
 		return
 	}
 	c.JSON(http.StatusOK, view)
 }
 
 func (s *server) queryView(ctx context.Context, row job.Row, side job.Side) (job.View, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.qtimeout)
 	defer cancel()
 	id := job.WorkflowID(row.Dealer, row.Number)
 	res, err := s.temporal.QueryWorkflow(ctx, id, "", job.QueryView, job.ViewRequest{Side: side})
@@ -434,4 +443,16 @@ func (s *server) loadJob(c *gin.Context) (job.Row, bool) {
 		return notFound()
 	}
 	return row, true
+}
+
+// fingerprint identifies a create request by its checked content, so a repeat with the
+// same key is told apart from a different request that reuses the key. JSON encoding
+// sorts map keys, so equal requests give equal fingerprints.
+func fingerprint(req CreateJobRequest) string {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

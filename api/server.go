@@ -21,6 +21,9 @@ import (
 // DefaultUpdateTimeout bounds how long a request waits for the job workflow to answer.
 const DefaultUpdateTimeout = 10 * time.Second
 
+// DefaultQueryTimeout bounds how long a page waits for the job's live view.
+const DefaultQueryTimeout = 3 * time.Second
+
 // Headers the API reads.
 const (
 	// HeaderIdempotencyKey is required on every state-changing request; a retry with
@@ -42,10 +45,14 @@ type Deps struct {
 	Temporal client.Client
 	// Logger gets one line per request; nil discards.
 	Logger *slog.Logger
-	// UpdateTimeout bounds the wait for an update's answer (and for a query or a
-	// workflow start); DefaultUpdateTimeout when zero. When it passes, the API answers
-	// 503 with Retry-After.
+	// UpdateTimeout bounds the wait for an update's answer (and for a workflow start);
+	// DefaultUpdateTimeout when zero. When it passes, the API answers 503 with
+	// Retry-After.
 	UpdateTimeout time.Duration
+	// QueryTimeout bounds the wait for a live view; DefaultQueryTimeout when zero. It
+	// is shorter than UpdateTimeout because the staff page shows the read model without
+	// the view rather than keep a person waiting.
+	QueryTimeout time.Duration
 }
 
 type server struct {
@@ -53,6 +60,7 @@ type server struct {
 	temporal client.Client
 	log      *slog.Logger
 	timeout  time.Duration
+	qtimeout time.Duration
 }
 
 // Keys of values the middleware hands to handlers.
@@ -71,12 +79,15 @@ func init() {
 
 // New returns the HTTP handler with every route.
 func New(deps Deps) *gin.Engine {
-	s := &server{store: deps.Store, temporal: deps.Temporal, log: deps.Logger, timeout: deps.UpdateTimeout}
+	s := &server{store: deps.Store, temporal: deps.Temporal, log: deps.Logger, timeout: deps.UpdateTimeout, qtimeout: deps.QueryTimeout}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultUpdateTimeout
+	}
+	if s.qtimeout <= 0 {
+		s.qtimeout = min(DefaultQueryTimeout, s.timeout)
 	}
 
 	r := gin.New()

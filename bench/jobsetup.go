@@ -73,7 +73,7 @@ func setupJobWorkflow(ctx context.Context, tmp string, total int, ref definition
 	}
 	numbers := make([]int64, total)
 	for i := range numbers {
-		n, _, err := st.AllocateJob(ctx, benchDealer, fmt.Sprintf("bench-%d", i), job.Row{
+		n, _, err := st.AllocateJob(ctx, benchDealer, fmt.Sprintf("bench-%d", i), "", job.Row{
 			Source: job.SourceManual, Definition: ref, VehicleID: "v1", Location: "Berlin",
 		})
 		if err != nil {

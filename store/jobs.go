@@ -15,6 +15,10 @@ import (
 	"github.com/jobmanager/jobmanager/job"
 )
 
+// ErrKeyReused is returned (wrapped) by AllocateJob when an idempotency key that made a
+// job comes again with a different request.
+var ErrKeyReused = errors.New("idempotency key reused for a different request")
+
 // ErrInvalidCursor is returned (wrapped) by ListJobs for a cursor it did not make.
 var ErrInvalidCursor = errors.New("invalid cursor")
 
@@ -88,12 +92,15 @@ const insertJob = `
 // false, whatever row it passes. An empty key allocates without idempotency. The row's
 // Dealer, Number and Seq are set here; an empty Status means open. ErrNotFound when the
 // dealer does not exist.
-func (s *Store) AllocateJob(ctx context.Context, dealer, idempotencyKey string, row job.Row) (number int64, created bool, err error) {
+func (s *Store) AllocateJob(ctx context.Context, dealer, idempotencyKey, fingerprint string, row job.Row) (number int64, created bool, err error) {
 	if idempotencyKey != "" {
 		// The common retry finds its number without touching the dealer's row lock.
-		number, err = s.requestedJob(ctx, s.pool, dealer, idempotencyKey)
+		number, err = s.requestedJob(ctx, s.pool, dealer, idempotencyKey, fingerprint)
 		if err == nil {
 			return number, false, nil
+		}
+		if errors.Is(err, ErrKeyReused) {
+			return 0, false, fmt.Errorf("allocate job for dealer %q: %w", dealer, err)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return 0, false, wrap(err, "allocate job for dealer %q", dealer)
@@ -108,7 +115,7 @@ func (s *Store) AllocateJob(ctx context.Context, dealer, idempotencyKey string, 
 			return err
 		}
 		if idempotencyKey != "" {
-			n, err := s.requestedJob(ctx, tx, dealer, idempotencyKey)
+			n, err := s.requestedJob(ctx, tx, dealer, idempotencyKey, fingerprint)
 			if err == nil {
 				number = n
 				return nil
@@ -128,8 +135,8 @@ func (s *Store) AllocateJob(ctx context.Context, dealer, idempotencyKey string, 
 			return err
 		}
 		if idempotencyKey != "" {
-			if _, err := tx.Exec(ctx, `INSERT INTO job_requests (dealer, key, number) VALUES ($1, $2, $3)`,
-				dealer, idempotencyKey, next); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO job_requests (dealer, key, number, fingerprint) VALUES ($1, $2, $3, $4)`,
+				dealer, idempotencyKey, next, fingerprint); err != nil {
 				return err
 			}
 		}
@@ -146,9 +153,13 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func (s *Store) requestedJob(ctx context.Context, q querier, dealer, key string) (int64, error) {
+func (s *Store) requestedJob(ctx context.Context, q querier, dealer, key, fingerprint string) (int64, error) {
 	var n int64
-	err := q.QueryRow(ctx, `SELECT number FROM job_requests WHERE dealer = $1 AND key = $2`, dealer, key).Scan(&n)
+	var stored string
+	err := q.QueryRow(ctx, `SELECT number, fingerprint FROM job_requests WHERE dealer = $1 AND key = $2`, dealer, key).Scan(&n, &stored)
+	if err == nil && stored != fingerprint {
+		return 0, fmt.Errorf("key %q made job %d: %w", key, n, ErrKeyReused)
+	}
 	return n, err
 }
 
@@ -233,7 +244,9 @@ func (s *Store) ListJobs(ctx context.Context, dealer string, f JobFilter) (jobs 
 	if limit > MaxJobLimit {
 		limit = MaxJobLimit
 	}
-	where := []string{"dealer = $1"}
+	// seq 0 is a number allocated for a job whose workflow has not started (its start
+	// failed and waits for the client's retry): not a job anyone can work on yet.
+	where := []string{"dealer = $1", "seq > 0"}
 	args := []any{dealer}
 	add := func(cond string, v any) {
 		args = append(args, v)

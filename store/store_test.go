@@ -143,19 +143,19 @@ func TestAllocateJobSequentialPerDealerAndIdempotent(t *testing.T) {
 	newDealer(t, s, "b")
 
 	r := job.Row{Source: job.SourcePark, Phase: "start", Definition: definitions.Ref{Workflow: "w", Version: 1, Hash: "h"}}
-	n, created, err := s.AllocateJob(ctx, "a", "req-1", r)
+	n, created, err := s.AllocateJob(ctx, "a", "req-1", "", r)
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Equal(t, int64(1), n)
-	n, created, err = s.AllocateJob(ctx, "a", "req-2", r)
+	n, created, err = s.AllocateJob(ctx, "a", "req-2", "", r)
 	require.NoError(t, err)
 	require.True(t, created)
 	require.Equal(t, int64(2), n)
-	n, created, err = s.AllocateJob(ctx, "a", "req-1", r)
+	n, created, err = s.AllocateJob(ctx, "a", "req-1", "", r)
 	require.NoError(t, err)
 	require.False(t, created, "the same request key never creates a second job")
 	require.Equal(t, int64(1), n)
-	n, created, err = s.AllocateJob(ctx, "b", "req-1", r)
+	n, created, err = s.AllocateJob(ctx, "b", "req-1", "", r)
 	require.NoError(t, err)
 	require.True(t, created, "request keys are per dealer")
 	require.Equal(t, int64(1), n, "numbers are per dealer")
@@ -173,11 +173,11 @@ func TestAllocateJobSequentialPerDealerAndIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(3), d.NextJobNumber)
 
-	_, _, err = s.AllocateJob(ctx, "nobody", "req-1", r)
+	_, _, err = s.AllocateJob(ctx, "nobody", "req-1", "", r)
 	require.ErrorIs(t, err, store.ErrNotFound)
-	_, _, err = s.AllocateJob(ctx, "a", "req-bad", job.Row{Source: "carrier-pigeon"})
+	_, _, err = s.AllocateJob(ctx, "a", "req-bad", "", job.Row{Source: "carrier-pigeon"})
 	require.Error(t, err)
-	n, _, err = s.AllocateJob(ctx, "a", "req-3", r)
+	n, _, err = s.AllocateJob(ctx, "a", "req-3", "", r)
 	require.NoError(t, err)
 	require.Equal(t, int64(3), n, "a failed allocation does not use up a number")
 
@@ -196,7 +196,7 @@ func TestAllocateJobConcurrent(t *testing.T) {
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for i := range workers {
-		wg.Go(func() { numbers[i], _, errs[i] = s.AllocateJob(ctx, "busy", fmt.Sprintf("req-%d", i), r) })
+		wg.Go(func() { numbers[i], _, errs[i] = s.AllocateJob(ctx, "busy", fmt.Sprintf("req-%d", i), "", r) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -213,7 +213,7 @@ func TestAllocateJobConcurrent(t *testing.T) {
 	var mu sync.Mutex
 	for i := range workers {
 		wg.Go(func() {
-			n, created, err := s.AllocateJob(ctx, "busy", "same-request", r)
+			n, created, err := s.AllocateJob(ctx, "busy", "same-request", "", r)
 			errs[i] = err
 			same[i] = n
 			if created {
@@ -235,7 +235,7 @@ func TestProjectIdempotentAndNeverOlder(t *testing.T) {
 	ctx := context.Background()
 	s := pgtest.New(t)
 	newDealer(t, s, "d")
-	n, _, err := s.AllocateJob(ctx, "d", "k", job.Row{Source: job.SourceManual})
+	n, _, err := s.AllocateJob(ctx, "d", "k", "", job.Row{Source: job.SourceManual})
 	require.NoError(t, err)
 
 	p := job.Projection{Row: row("d", n, 2), Entries: []job.AuditEntry{entry(1, job.ActionCreated), entry(2, job.ActionActivate)}}
@@ -528,7 +528,7 @@ func TestProjectIsAtomic(t *testing.T) {
 	ctx := context.Background()
 	s := pgtest.New(t)
 	newDealer(t, s, "d")
-	n, _, err := s.AllocateJob(ctx, "d", "k", job.Row{Source: job.SourceManual})
+	n, _, err := s.AllocateJob(ctx, "d", "k", "", job.Row{Source: job.SourceManual})
 	require.NoError(t, err)
 	p := job.Projection{Row: row("d", n, 2), Entries: []job.AuditEntry{entry(1, job.ActionCreated), entry(2, "")}}
 	require.Error(t, s.Project(ctx, p), "an entry without action violates its check")
@@ -539,4 +539,21 @@ func TestProjectIsAtomic(t *testing.T) {
 	audit, err := s.Audit(ctx, "d", n)
 	require.NoError(t, err)
 	require.Empty(t, audit, "the valid first entry was rolled back too")
+}
+
+// A number whose workflow never started (seq 0) is not listed: nobody can work on it
+// until the client's retry starts it.
+func TestListJobsHidesUnstartedJobs(t *testing.T) {
+	ctx := context.Background()
+	s := pgtest.New(t)
+	newDealer(t, s, "d")
+	n, _, err := s.AllocateJob(ctx, "d", "k", "", job.Row{Source: job.SourceManual})
+	require.NoError(t, err)
+	jobs, _, err := s.ListJobs(ctx, "d", store.JobFilter{})
+	require.NoError(t, err)
+	require.Empty(t, jobs)
+	require.NoError(t, s.Project(ctx, job.Projection{Row: row("d", n, 1), Entries: []job.AuditEntry{entry(1, job.ActionCreated)}}))
+	jobs, _, err = s.ListJobs(ctx, "d", store.JobFilter{})
+	require.NoError(t, err)
+	require.Len(t, jobs, 1)
 }
