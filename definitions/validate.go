@@ -288,64 +288,26 @@ func validKey(k string) bool {
 }
 
 // ValidateCatalog checks a dealer's catalog against the system catalog that ships with
-// the product: system parts must be unchanged, own parts must not claim to be system
+// the product: system parts (fields, phases, workflows, message templates) must be
+// unchanged, own parts must not claim to be system
 // parts, keys are unique, and every workflow resolves into a valid definition.
 func ValidateCatalog(c Catalog, system Catalog) Problems {
 	ch := &checker{}
-	sysFields := map[string]Field{}
-	for _, f := range system.Fields {
-		sysFields[f.Key] = f
-	}
-	sysPhases := map[string]Phase{}
-	for _, p := range system.Phases {
-		sysPhases[p.Key] = p
-	}
-	sysWorkflows := map[string]Workflow{}
-	for _, w := range system.Workflows {
-		sysWorkflows[w.Key] = w
-	}
+	fieldKey := func(f Field) (string, bool) { return f.Key, f.System }
+	phaseKey := func(p Phase) (string, bool) { return p.Key, p.System }
+	workflowKey := func(w Workflow) (string, bool) { return w.Key, w.System }
+	messageKey := func(m MessageTemplate) (string, bool) { return m.Key, m.System }
 	seen := map[string]Field{}
 	for i, f := range c.Fields {
-		path := fmt.Sprintf("fields[%d]", i)
-		ch.field(path, f, seen, c.Documents)
+		ch.field(fmt.Sprintf("fields[%d]", i), f, seen, c.Documents)
 		seen[f.Key] = f
-		if s, isSys := sysFields[f.Key]; isSys {
-			if !reflect.DeepEqual(s, f) {
-				ch.add(path, "system field %q cannot be changed; copy it under a new key", f.Key)
-			}
-		} else if f.System {
-			ch.add(path+".system", "own field %q cannot be a system field", f.Key)
-		}
 	}
-	phaseSeen := map[string]bool{}
-	for i, p := range c.Phases {
-		path := fmt.Sprintf("phases[%d]", i)
-		if phaseSeen[p.Key] {
-			ch.add(path+".key", "duplicate phase %q", p.Key)
-		}
-		phaseSeen[p.Key] = true
-		if s, isSys := sysPhases[p.Key]; isSys {
-			if !reflect.DeepEqual(s, p) {
-				ch.add(path, "system phase %q cannot be changed; copy it under a new key", p.Key)
-			}
-		} else if p.System {
-			ch.add(path+".system", "own phase %q cannot be a system phase", p.Key)
-		}
-	}
-	wfSeen := map[string]bool{}
+	checkSystemParts(ch, "field", "fields", c.Fields, system.Fields, fieldKey, false)
+	checkSystemParts(ch, "phase", "phases", c.Phases, system.Phases, phaseKey, true)
+	checkSystemParts(ch, "workflow", "workflows", c.Workflows, system.Workflows, workflowKey, true)
+	checkSystemParts(ch, "message template", "messages", c.Messages, system.Messages, messageKey, true)
 	for i, w := range c.Workflows {
 		path := fmt.Sprintf("workflows[%d]", i)
-		if wfSeen[w.Key] {
-			ch.add(path+".key", "duplicate workflow %q", w.Key)
-		}
-		wfSeen[w.Key] = true
-		if s, isSys := sysWorkflows[w.Key]; isSys {
-			if !reflect.DeepEqual(s, w) {
-				ch.add(path, "system workflow %q cannot be changed; copy it under a new key", w.Key)
-			}
-		} else if w.System {
-			ch.add(path+".system", "own workflow %q cannot be a system workflow", w.Key)
-		}
 		d, err := c.Resolve(w.Key)
 		if ps, ok := AsProblems(err); ok {
 			for _, p := range ps {
@@ -361,4 +323,30 @@ func ValidateCatalog(c Catalog, system Catalog) Problems {
 		}
 	}
 	return ch.problems
+}
+
+// checkSystemParts refuses a changed system part and an own part that claims to be one;
+// with checkDuplicates it also refuses a key used twice (fields report that themselves).
+func checkSystemParts[T any](ch *checker, kind, list string, parts, system []T, key func(T) (string, bool), checkDuplicates bool) {
+	sys := map[string]T{}
+	for _, p := range system {
+		k, _ := key(p)
+		sys[k] = p
+	}
+	seen := map[string]bool{}
+	for i, p := range parts {
+		path := fmt.Sprintf("%s[%d]", list, i)
+		k, claimsSystem := key(p)
+		if checkDuplicates && seen[k] {
+			ch.add(path+".key", "duplicate %s %q", kind, k)
+		}
+		seen[k] = true
+		if s, isSys := sys[k]; isSys {
+			if !reflect.DeepEqual(s, p) {
+				ch.add(path, "system %s %q cannot be changed; copy it under a new key", kind, k)
+			}
+		} else if claimsSystem {
+			ch.add(path+".system", "own %s %q cannot be a system %s", kind, k, kind)
+		}
+	}
 }

@@ -777,6 +777,15 @@ func TestValidateCatalog(t *testing.T) {
 			},
 		},
 		{
+			name: "system message template changed",
+			change: func(t *testing.T, c *Catalog) {
+				c.Messages[1].Subject = "Angebot!"
+			},
+			want: func(t *testing.T, c Catalog) Problems {
+				return Problems{problem("messages[1]", `system message template %q cannot be changed; copy it under a new key`, c.Messages[1].Key)}
+			},
+		},
+		{
 			name: "system workflow name changed",
 			change: func(t *testing.T, c *Catalog) {
 				c.Workflows[indexOfWorkflow(t, *c, StandardBasic)].Name = "Einfach"

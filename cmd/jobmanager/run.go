@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/jobmanager/jobmanager/api"
 	"github.com/jobmanager/jobmanager/store"
 	"github.com/jobmanager/jobmanager/temporalclient"
@@ -51,17 +53,26 @@ func runSeed(ctx context.Context, logger *slog.Logger) error {
 }
 
 func runWorker(ctx context.Context, logger *slog.Logger) error {
+	st, c, closeAll, err := connect(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	return workers.Run(ctx, c, workers.Deps{Store: st, Logger: logger})
+}
+
+// connect opens the database and dials Temporal, as api and worker both need.
+func connect(ctx context.Context, logger *slog.Logger) (*store.Store, client.Client, func(), error) {
 	st, err := openStore(ctx)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	defer st.Close()
 	c, err := temporalclient.Dial(temporalclient.FromEnv(), logger)
 	if err != nil {
-		return err
+		st.Close()
+		return nil, nil, nil, err
 	}
-	defer c.Close()
-	return workers.Run(ctx, c, workers.Deps{Store: st, Logger: logger})
+	return st, c, func() { c.Close(); st.Close() }, nil
 }
 
 func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
@@ -71,16 +82,11 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("api flags: %w", err)
 	}
-	st, err := openStore(ctx)
+	st, c, closeAll, err := connect(ctx, logger)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	c, err := temporalclient.Dial(temporalclient.FromEnv(), logger)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	defer closeAll()
 	return api.Run(ctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, UpdateTimeout: *timeout})
 }
 

@@ -302,7 +302,7 @@ func (p *Postgres) start(ctx context.Context) error {
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := pgFreePort()
+		port, err := FreePort()
 		if err != nil {
 			return err
 		}
@@ -530,15 +530,6 @@ func pgLoopbackReachable(port int) bool {
 	}
 	c.Close()
 	return true
-}
-
-func pgFreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func postgresIDs() (uid, gid int, err error) {
