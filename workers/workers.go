@@ -11,7 +11,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jobmanager/jobmanager/activities"
+	"github.com/jobmanager/jobmanager/documents"
 	"github.com/jobmanager/jobmanager/job"
+	"github.com/jobmanager/jobmanager/messages"
+	"github.com/jobmanager/jobmanager/payments/bezahl"
 	"github.com/jobmanager/jobmanager/store"
 	"github.com/jobmanager/jobmanager/workflows"
 )
@@ -20,6 +23,11 @@ import (
 type Deps struct {
 	Store  *store.Store
 	Logger *slog.Logger
+	// Side effects; each is registered only when set, so a worker without e-mail,
+	// SMS or bezahl.de settings still runs jobs that do not need them.
+	Documents *documents.Service
+	Messages  *messages.Service
+	Payments  *bezahl.Activities
 }
 
 // Register registers the job workflow and its activities under their contract names.
@@ -27,6 +35,17 @@ func Register(r worker.Registry, deps Deps) {
 	r.RegisterWorkflowWithOptions(workflows.JobWorkflow, workflow.RegisterOptions{Name: job.WorkflowType})
 	projector := &activities.Projector{Store: deps.Store}
 	r.RegisterActivityWithOptions(projector.ProjectJob, activity.RegisterOptions{Name: job.ActivityProject})
+	if d := deps.Documents; d != nil {
+		r.RegisterActivityWithOptions(d.RenderAndStore, activity.RegisterOptions{Name: documents.ActivityRenderAndStore})
+	}
+	if m := deps.Messages; m != nil {
+		r.RegisterActivityWithOptions(m.PrepareMessages, activity.RegisterOptions{Name: messages.ActivityPrepare})
+		r.RegisterActivityWithOptions(m.SendMessage, activity.RegisterOptions{Name: messages.ActivitySend})
+	}
+	if p := deps.Payments; p != nil {
+		r.RegisterActivityWithOptions(p.CreatePaymentOrder, activity.RegisterOptions{Name: bezahl.ActivityCreateOrder})
+		r.RegisterActivityWithOptions(p.GetPaymentOrder, activity.RegisterOptions{Name: bezahl.ActivityGetOrder})
+	}
 }
 
 // Options are the worker options we run with. Logs carry the job: the SDK tags every

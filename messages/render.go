@@ -1,0 +1,112 @@
+// Package messages is the Nachrichten-Manager: it renders a dealer's message templates
+// (e-mail or SMS, with placeholders such as {kunde} or {zahlungs_link}) for a job,
+// writes each message into the outbox before anything is sent, and sends it once,
+// e-mail over SMTP (package mail) and SMS through a provider (package sms).
+//
+// Its activities are PrepareMessages (render and write the outbox rows of one phase
+// activation) and SendMessage (send one row). Which templates are due is the
+// workflow's decision; PrepareMessages still refuses to send for an ended job, with
+// messages suppressed, or a customer e-mail in a variant without customer e-mails.
+// See SendMessage for what "once" means and where it ends.
+package messages
+
+import (
+	"fmt"
+	"html"
+	"sort"
+	"strings"
+
+	"github.com/jobmanager/jobmanager/definitions"
+	"github.com/jobmanager/jobmanager/placeholders"
+)
+
+// Rendered is a template filled for one job (or with sample data for a preview).
+type Rendered struct {
+	Subject string `json:"subject,omitempty"`
+	// Text is the plain-text body (the whole message for SMS).
+	Text string `json:"text"`
+	// HTML is the e-mail's HTML body, every placeholder value escaped; empty for SMS.
+	HTML string `json:"html,omitempty"`
+	// Unknown lists placeholders the template uses that do not exist; they stay in the
+	// text as written.
+	Unknown []string `json:"unknown,omitempty"`
+}
+
+// Render fills a template with values. E-mails get an HTML part in which the template
+// text and every value are HTML-escaped, link values become links, blank lines separate
+// paragraphs and single line breaks stay line breaks.
+func Render(t definitions.MessageTemplate, v placeholders.Values) Rendered {
+	subject, unknownSubject := placeholders.Fill(t.Subject, v)
+	subject = oneLine(subject)
+	text, unknownBody := placeholders.Fill(t.Body, v)
+	r := Rendered{Subject: subject, Text: text, Unknown: merge(unknownSubject, unknownBody)}
+	if t.Channel == definitions.ChannelEmail {
+		r.HTML = htmlBody(subject, t.Body, v)
+	}
+	return r
+}
+
+// SampleValues are the values a preview fills in.
+var SampleValues = placeholders.Values{
+	placeholders.Customer:    "Erika Mustermann",
+	placeholders.Vehicle:     "Volkswagen Golf 1.5 eTSI",
+	placeholders.Phase:       "Angebot",
+	placeholders.JobNumber:   "1234",
+	placeholders.ParkingLink: "https://autohaus.example/parkplatz/beispiel",
+	placeholders.PaymentLink: "https://bezahl.example/pay/beispiel",
+	placeholders.Salesperson: "Max Verkäufer",
+}
+
+// Preview renders a template with SampleValues, reporting unknown placeholders.
+func Preview(t definitions.MessageTemplate) Rendered { return Render(t, SampleValues) }
+
+func htmlBody(subject, body string, v placeholders.Values) string {
+	segs, _ := placeholders.Parse(body)
+	var b strings.Builder
+	for _, s := range segs {
+		switch {
+		case s.Name == "":
+			b.WriteString(html.EscapeString(s.Literal))
+		case placeholders.IsLink(s.Name) && isURL(v[s.Name]):
+			u := html.EscapeString(v[s.Name])
+			fmt.Fprintf(&b, `<a href="%s">%s</a>`, u, u)
+		default:
+			b.WriteString(html.EscapeString(v[s.Name]))
+		}
+	}
+	var out strings.Builder
+	out.WriteString(`<!doctype html><html lang="de"><head><meta charset="utf-8"><title>`)
+	out.WriteString(html.EscapeString(subject))
+	out.WriteString(`</title></head><body style="font-family:sans-serif;line-height:1.4">` + "\n")
+	for _, p := range strings.Split(strings.ReplaceAll(strings.TrimSpace(b.String()), "\r\n", "\n"), "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			out.WriteString("<p>" + strings.ReplaceAll(p, "\n", "<br>\n") + "</p>\n")
+		}
+	}
+	out.WriteString("</body></html>\n")
+	return out.String()
+}
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
+}
+
+// oneLine keeps a subject on one line: a header cannot carry a line break.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func merge(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, x := range b {
+		found := false
+		for _, y := range out {
+			found = found || x == y
+		}
+		if !found {
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
