@@ -3,6 +3,7 @@ package definitions
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -38,13 +39,13 @@ func (f Field) Normalize(v any, allowedExtras []string) (any, error) {
 	case TypeCheckbox, TypeSuppressMessages:
 		b, ok := v.(bool)
 		if !ok {
-			return nil, fmt.Errorf("must be true or false, got %s", describe(v))
+			return nil, valueError("not_true_false", fmt.Sprintf("must be true or false, got %s", describe(v)), "got", jsonKind(v))
 		}
 		return b, nil
 	case TypeSelect:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("must be a string, got %s", describe(v))
+			return nil, notAString(v)
 		}
 		if s == "" {
 			return s, nil
@@ -54,14 +55,16 @@ func (f Field) Normalize(v any, allowedExtras []string) (any, error) {
 				return s, nil
 			}
 		}
-		return nil, fmt.Errorf("%q is not one of the options %s", s, optionList(f.Options))
+		return nil, valueError("not_an_option", fmt.Sprintf("%q is not one of the options %s", s, optionList(f.Options)),
+			"value", s, "options", optionList(f.Options))
 	case TypeJobStatus:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("must be a string, got %s", describe(v))
+			return nil, notAString(v)
 		}
 		if !slices.Contains(Statuses, s) {
-			return nil, fmt.Errorf("%q is not a status (%s)", s, strings.Join(Statuses, ", "))
+			return nil, valueError("not_a_status", fmt.Sprintf("%q is not a status (%s)", s, strings.Join(Statuses, ", ")),
+				"value", s, "statuses", strings.Join(Statuses, ", "))
 		}
 		return s, nil
 	case TypeVehicleConfig:
@@ -72,7 +75,7 @@ func (f Field) Normalize(v any, allowedExtras []string) (any, error) {
 					list = append(list, s)
 				}
 			} else {
-				return nil, fmt.Errorf("must be a list of extras, got %s", describe(v))
+				return nil, valueError("not_a_list", fmt.Sprintf("must be a list of extras, got %s", describe(v)), "got", jsonKind(v))
 			}
 		}
 		allowed := allowedExtras
@@ -86,10 +89,12 @@ func (f Field) Normalize(v any, allowedExtras []string) (any, error) {
 		for i, item := range list {
 			s, ok := item.(string)
 			if !ok {
-				return nil, fmt.Errorf("[%d]: must be a string, got %s", i, describe(item))
+				return nil, valueError("item_not_a_string", fmt.Sprintf("[%d]: must be a string, got %s", i, describe(item)),
+					"index", strconv.Itoa(i), "got", jsonKind(item))
 			}
 			if !slices.Contains(allowed, s) {
-				return nil, fmt.Errorf("[%d]: %q is not an extra offered here", i, s)
+				return nil, valueError("extra_not_offered", fmt.Sprintf("[%d]: %q is not an extra offered here", i, s),
+					"index", strconv.Itoa(i), "value", s)
 			}
 			if !seen[s] {
 				seen[s] = true
@@ -100,17 +105,61 @@ func (f Field) Normalize(v any, allowedExtras []string) (any, error) {
 	case TypeText, TypeLocation, TypeCallbackPhone, TypeExternalMessage:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("must be a string, got %s", describe(v))
+			return nil, notAString(v)
 		}
 		if len(s) > maxTextLen {
-			return nil, fmt.Errorf("is longer than %d bytes", maxTextLen)
+			return nil, valueError("too_long", fmt.Sprintf("is longer than %d bytes", maxTextLen), "max", strconv.Itoa(maxTextLen))
 		}
 		if f.Type == TypeCallbackPhone && s != "" && !validPhone(s) {
-			return nil, fmt.Errorf("%q is not a phone number", s)
+			return nil, valueError("not_a_phone_number", fmt.Sprintf("%q is not a phone number", s), "value", s)
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("a %s field takes no value from a submit", f.Type)
+	return nil, valueError("takes_no_value", fmt.Sprintf("a %s field takes no value from a submit", f.Type), "type", string(f.Type))
+}
+
+// ValueError is why Normalize refused a value: a stable code (not_an_option, too_long,
+// ...) and the values it names, so the API can say it in the client's language, and
+// the reason in English as its text.
+type ValueError struct {
+	Code   string
+	Params map[string]string
+	reason string
+}
+
+func (e *ValueError) Error() string { return e.reason }
+
+// valueError makes a ValueError; params are name, value pairs.
+func valueError(code, reason string, params ...string) *ValueError {
+	m := make(map[string]string, len(params)/2)
+	for i := 0; i+1 < len(params); i += 2 {
+		m[params[i]] = params[i+1]
+	}
+	return &ValueError{Code: code, Params: m, reason: reason}
+}
+
+func notAString(v any) *ValueError {
+	return valueError("not_a_string", fmt.Sprintf("must be a string, got %s", describe(v)), "got", jsonKind(v))
+}
+
+// jsonKind names the JSON type of a decoded value, as a param that reads the same in
+// every language.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case float64, int, int64:
+		return "number"
+	case []any, []string:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // Empty reports whether a value counts as missing for a required field.

@@ -7,6 +7,8 @@
 package job
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -159,6 +161,9 @@ type StatusRequest struct {
 	RequestKey string `json:"request_key"`
 	Actor      Actor  `json:"actor"`
 	Status     Status `json:"status"`
+	// SoldOn is the sale date (YYYY-MM-DD), only with status sold; the API makes it
+	// mandatory when the dealer says so.
+	SoldOn string `json:"sold_on,omitempty"`
 }
 
 // AssignRequest assigns salesperson and location; nil leaves a value unchanged.
@@ -276,6 +281,9 @@ type AuditEntry struct {
 type Projection struct {
 	Row     Row          `json:"row"`
 	Entries []AuditEntry `json:"entries"`
+	// State is the workflow's whole state as of Row.Seq, kept so a closed job can be
+	// reopened from it long after Temporal has forgotten the run.
+	State json.RawMessage `json:"state,omitempty"`
 }
 
 // ActivityProject is the registered name of the projection activity, which takes a
@@ -301,15 +309,63 @@ const RejectionErrorType = "JobRejected"
 
 // FieldError names one field and what is wrong with it.
 type FieldError struct {
-	Field  string `json:"field"`
+	Field string `json:"field"`
+	// Code says what is wrong in stable, machine-readable form (required, read_only,
+	// not_an_option, ...). The API's message catalog words it in the client's language.
+	Code string `json:"code"`
+	// Reason says it in English, for logs and for callers of the workflow itself.
 	Reason string `json:"reason"`
+	// Params are the values Reason names (an option given, a phase key), as given, so
+	// a translation can name them too.
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// NewFieldError returns a field problem; params are name, value pairs of the values
+// the reason names.
+func NewFieldError(field, code, reason string, params ...string) FieldError {
+	return FieldError{Field: field, Code: code, Reason: reason, Params: Params(params...)}
+}
+
+// ReasonInvalidValue is the code of a value a field refuses for a reason that has no
+// code of its own; its param error holds the English reason.
+const ReasonInvalidValue = "invalid_value"
+
+// ValueFieldError is the field problem of a value that field refused with err (from
+// definitions.Field.Normalize): its code and params when it has them.
+func ValueFieldError(field string, err error) FieldError {
+	var verr *definitions.ValueError
+	if errors.As(err, &verr) {
+		return FieldError{Field: field, Code: verr.Code, Reason: verr.Error(), Params: verr.Params}
+	}
+	return NewFieldError(field, ReasonInvalidValue, err.Error(), "error", err.Error())
+}
+
+// Params makes a params map of name, value pairs; nil when there are none. A name
+// without a value gets the empty string.
+func Params(kv ...string) map[string]string {
+	if len(kv) == 0 {
+		return nil
+	}
+	m := make(map[string]string, (len(kv)+1)/2)
+	for i := 0; i < len(kv); i += 2 {
+		v := ""
+		if i+1 < len(kv) {
+			v = kv[i+1]
+		}
+		m[kv[i]] = v
+	}
+	return m
 }
 
 // Rejection is why the job refused a request, with every field problem found.
 type Rejection struct {
-	Code    string       `json:"code"`
-	Message string       `json:"message"`
-	Fields  []FieldError `json:"fields,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// MessageCode names Message in stable, machine-readable form for the API's message
+	// catalog; MessageParams are the values it names, as given.
+	MessageCode   string            `json:"message_code,omitempty"`
+	MessageParams map[string]string `json:"message_params,omitempty"`
+	Fields        []FieldError      `json:"fields,omitempty"`
 }
 
 func (r *Rejection) Error() string {
@@ -344,4 +400,38 @@ func (f Final) AnswerFor(key string) (Result, bool) {
 		}
 	}
 	return Result{}, false
+}
+
+// Names of the job workflow's lifecycle updates.
+const (
+	// UpdateLinkCustomer links a customer to the job, e.g. when an anonymous parker
+	// registers or logs in.
+	UpdateLinkCustomer = "link-customer"
+	// UpdateMigrate moves the job to another published version of its workflow.
+	UpdateMigrate = "migrate-definition"
+)
+
+// Audit actions of the lifecycle updates.
+const (
+	ActionCustomerLinked = "customer_linked"
+	ActionMigrated       = "definition_migrated"
+	ActionReopened       = "reopened"
+)
+
+// LinkCustomerRequest links a customer to the job.
+type LinkCustomerRequest struct {
+	RequestKey string `json:"request_key"`
+	Actor      Actor  `json:"actor"`
+	CustomerID string `json:"customer_id"`
+	// LoggedIn is true when the customer has an account and is logged in.
+	LoggedIn bool `json:"logged_in,omitempty"`
+}
+
+// MigrateRequest moves the job to another published version of its workflow; the
+// definition travels whole, as at the start, so the workflow reads no configuration.
+type MigrateRequest struct {
+	RequestKey string                 `json:"request_key"`
+	Actor      Actor                  `json:"actor"`
+	Ref        definitions.Ref        `json:"ref"`
+	Definition definitions.Definition `json:"definition"`
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -189,6 +190,11 @@ func (s *Store) Project(ctx context.Context, p job.Projection) error {
 			seq = EXCLUDED.seq,
 			updated_at = EXCLUDED.updated_at
 		WHERE jobs.seq < EXCLUDED.seq`, rowArgs(r)...)
+	if len(p.State) > 0 {
+		// Only the projection whose row won keeps its state with it.
+		batch.Queue(`UPDATE jobs SET state = $3 WHERE dealer = $1 AND number = $2 AND seq = $4`,
+			r.Dealer, r.Number, p.State, r.Seq)
+	}
 	for _, e := range p.Entries {
 		batch.Queue(`
 			INSERT INTO job_audit (dealer, number, seq, at, actor_side, actor_id, action, phase, before, after)
@@ -202,6 +208,20 @@ func (s *Store) Project(ctx context.Context, p job.Projection) error {
 	// to its one Sync as an implicit transaction, so they still commit all or nothing.
 	err := s.pool.SendBatch(ctx, batch).Close()
 	return wrap(err, "project job %s at seq %d", job.WorkflowID(r.Dealer, r.Number), r.Seq)
+}
+
+// JobState returns the job workflow's state as last projected, or ErrNotFound when the
+// job has none (it never started).
+func (s *Store) JobState(ctx context.Context, dealer string, number int64) (json.RawMessage, error) {
+	var state []byte
+	err := s.pool.QueryRow(ctx, `SELECT state FROM jobs WHERE dealer = $1 AND number = $2`, dealer, number).Scan(&state)
+	if err == nil && state == nil {
+		err = pgx.ErrNoRows
+	}
+	if err != nil {
+		return nil, wrap(err, "state of job %s", job.WorkflowID(dealer, number))
+	}
+	return state, nil
 }
 
 // GetJob returns the job's read-model row, or ErrNotFound.

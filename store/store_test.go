@@ -557,3 +557,19 @@ func TestListJobsHidesUnstartedJobs(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, jobs, 1)
 }
+
+// The state travels with the row that wins: an older projection leaves it alone.
+func TestProjectKeepsTheNewestState(t *testing.T) {
+	ctx := context.Background()
+	s := pgtest.New(t)
+	newDealer(t, s, "d")
+	n, _, err := s.AllocateJob(ctx, "d", "k", "", job.Row{Source: job.SourceManual})
+	require.NoError(t, err)
+	_, err = s.JobState(ctx, "d", n)
+	require.ErrorIs(t, err, store.ErrNotFound, "no state before the first projection")
+	require.NoError(t, s.Project(ctx, job.Projection{Row: row("d", n, 2), State: []byte(`{"seq":2}`)}))
+	require.NoError(t, s.Project(ctx, job.Projection{Row: row("d", n, 1), State: []byte(`{"seq":1}`)}))
+	got, err := s.JobState(ctx, "d", n)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"seq":2}`, string(got))
+}

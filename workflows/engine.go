@@ -31,12 +31,19 @@ func newEngine(in StartInput) *engine {
 		if e.st.Values == nil {
 			e.st.Values = map[string]any{}
 		}
+		if e.st.Definition != nil {
+			e.def = e.st.Definition
+		}
 	}
 	return e
 }
 
-func reject(code, format string, args ...any) *job.Rejection {
-	return &job.Rejection{Code: code, Message: fmt.Sprintf(format, args...)}
+// reject refuses a request. category is one of job.Code*, which the API maps to an
+// HTTP status; code names message for the API's message catalog, and params (name,
+// value pairs) are the values it names. Codes and params never reach workflow history
+// from a validator, so changing them needs no GetVersion.
+func reject(category, code, message string, params ...string) *job.Rejection {
+	return &job.Rejection{Code: category, MessageCode: code, Message: message, MessageParams: job.Params(params...)}
 }
 
 // start sets up a fresh job: initial values, location from the vehicle, first phase.
@@ -68,9 +75,10 @@ func (e *engine) subject(side job.Side, values map[string]any) definitions.Subje
 		}
 		fields[f.Key] = e.value(f, values)
 	}
+	_, loggedIn := e.customer()
 	return definitions.Subject{
 		Fields: fields, Status: string(e.st.Status), Phase: e.st.Phase,
-		Source: string(e.in.Source), LoggedIn: e.in.LoggedIn, Side: string(side),
+		Source: string(e.in.Source), LoggedIn: loggedIn, Side: string(side),
 	}
 }
 
@@ -155,17 +163,17 @@ func (e *engine) reachable() []string {
 // checkActive refuses any change to a job that has ended.
 func (e *engine) checkActive() error {
 	if e.st.Status.Ended() {
-		return reject(job.CodeEnded, "job is %s", e.st.Status)
+		return reject(job.CodeEnded, "job_ended", fmt.Sprintf("job is %s", e.st.Status), "status", string(e.st.Status))
 	}
 	return nil
 }
 
 func checkActor(a job.Actor, want ...job.Side) error {
 	if a.Side != job.Staff && a.Side != job.Customer {
-		return reject(job.CodeInvalid, "actor side %q is neither staff nor customer", a.Side)
+		return reject(job.CodeInvalid, "actor_side_invalid", fmt.Sprintf("actor side %q is neither staff nor customer", a.Side), "side", string(a.Side))
 	}
 	if !slices.Contains(want, a.Side) {
-		return reject(job.CodeForbidden, "%s may not do this", a.Side)
+		return reject(job.CodeForbidden, "side_forbidden", fmt.Sprintf("%s may not do this", a.Side), "side", string(a.Side))
 	}
 	return nil
 }
@@ -181,17 +189,20 @@ func (e *engine) planActivate(req job.ActivateRequest) (string, []string, error)
 	next, skipped := e.walk(e.st.Phase)
 	if req.Phase == "" || req.Phase == next {
 		if next == "" {
-			return "", nil, reject(job.CodeConflict, "phase %q is the last one; no phase follows", e.st.Phase)
+			return "", nil, reject(job.CodeConflict, "last_phase", fmt.Sprintf("phase %q is the last one; no phase follows", e.st.Phase), "phase", e.st.Phase)
 		}
 		return next, skipped, nil
 	}
 	if e.phase(req.Phase) == nil {
-		return "", nil, &job.Rejection{Code: job.CodeInvalid, Message: "unknown phase",
-			Fields: []job.FieldError{{Field: "phase", Reason: fmt.Sprintf("unknown phase %q", req.Phase)}}}
+		rej := reject(job.CodeInvalid, "unknown_phase", "unknown phase")
+		rej.Fields = []job.FieldError{job.NewFieldError("phase", "unknown_phase", fmt.Sprintf("unknown phase %q", req.Phase), "phase", req.Phase)}
+		return "", nil, rej
 	}
 	if !slices.Contains(e.reachable(), req.Phase) {
-		return "", nil, &job.Rejection{Code: job.CodeConflict, Message: "phase not reachable",
-			Fields: []job.FieldError{{Field: "phase", Reason: fmt.Sprintf("phase %q is not reachable from %q", req.Phase, e.st.Phase)}}}
+		rej := reject(job.CodeConflict, "not_reachable", "phase not reachable")
+		rej.Fields = []job.FieldError{job.NewFieldError("phase", "not_reachable",
+			fmt.Sprintf("phase %q is not reachable from %q", req.Phase, e.st.Phase), "phase", req.Phase, "current", e.st.Phase)}
+		return "", nil, rej
 	}
 	var between []string
 	for i := e.def.PhaseIndex(next); i < e.def.PhaseIndex(req.Phase); i++ {
@@ -316,8 +327,10 @@ func (e *engine) planSubmit(req job.SubmitRequest) (map[string]any, error) {
 		return nil, err
 	}
 	if req.Phase != e.st.Phase {
-		return nil, &job.Rejection{Code: job.CodeConflict, Message: "the form is for another phase",
-			Fields: []job.FieldError{{Field: "phase", Reason: fmt.Sprintf("phase %q is not the current phase %q", req.Phase, e.st.Phase)}}}
+		rej := reject(job.CodeConflict, "stale_phase", "the form is for another phase")
+		rej.Fields = []job.FieldError{job.NewFieldError("phase", "stale_phase",
+			fmt.Sprintf("phase %q is not the current phase %q", req.Phase, e.st.Phase), "phase", req.Phase, "current", e.st.Phase)}
+		return nil, rej
 	}
 	p := e.phase(e.st.Phase)
 	side := req.Actor.Side
@@ -325,22 +338,24 @@ func (e *engine) planSubmit(req job.SubmitRequest) (map[string]any, error) {
 	for _, u := range e.uses(p, side) {
 		inView[u.Field] = u
 	}
-	rej := &job.Rejection{Code: job.CodeInvalid, Message: "the submitted fields are not valid"}
+	rej := reject(job.CodeInvalid, "fields_invalid", "the submitted fields are not valid")
 	changes := map[string]any{}
 	for _, k := range sortedKeys(req.Values) {
 		u, ok := inView[k]
 		f, _ := e.def.Field(k)
 		switch {
 		case !ok:
-			rej.Fields = append(rej.Fields, job.FieldError{Field: k, Reason: fmt.Sprintf("not a field of the %s view of phase %q", side, p.Key)})
+			rej.Fields = append(rej.Fields, job.NewFieldError(k, "not_in_view",
+				fmt.Sprintf("not a field of the %s view of phase %q", side, p.Key), "side", string(side), "phase", p.Key))
 		case u.ReadOnly:
-			rej.Fields = append(rej.Fields, job.FieldError{Field: k, Reason: "is read-only"})
+			rej.Fields = append(rej.Fields, job.NewFieldError(k, "read_only", "is read-only"))
 		case !f.Type.Input():
-			rej.Fields = append(rej.Fields, job.FieldError{Field: k, Reason: fmt.Sprintf("a %s field is not set by a submit", f.Type)})
+			rej.Fields = append(rej.Fields, job.NewFieldError(k, "not_input",
+				fmt.Sprintf("a %s field is not set by a submit", f.Type), "type", string(f.Type)))
 		default:
 			v, err := f.Normalize(req.Values[k], e.in.Vehicle.Extras)
 			if err != nil {
-				rej.Fields = append(rej.Fields, job.FieldError{Field: k, Reason: err.Error()})
+				rej.Fields = append(rej.Fields, job.ValueFieldError(k, err))
 				continue
 			}
 			changes[k] = v
@@ -371,16 +386,16 @@ func (e *engine) planSubmit(req job.SubmitRequest) (map[string]any, error) {
 			visibleButtons = append(visibleButtons, u.Field)
 		}
 		if u.Required && definitions.Empty(e.value(f, merged)) {
-			rej.Fields = append(rej.Fields, job.FieldError{Field: u.Field, Reason: "is required"})
+			rej.Fields = append(rej.Fields, job.NewFieldError(u.Field, "required", "is required"))
 		}
 	}
 	for _, k := range sortedKeys(changes) {
 		if !visibleKeys[k] {
-			rej.Fields = append(rej.Fields, job.FieldError{Field: k, Reason: "is hidden by its condition"})
+			rej.Fields = append(rej.Fields, job.NewFieldError(k, "hidden", "is hidden by its condition"))
 		}
 	}
 	if len(buttons) > 0 && len(visibleButtons) == 0 {
-		rej.Fields = append(rej.Fields, job.FieldError{Field: buttons[0], Reason: "saving is not available: its condition does not hold"})
+		rej.Fields = append(rej.Fields, job.NewFieldError(buttons[0], "save_unavailable", "saving is not available: its condition does not hold"))
 	}
 	if len(rej.Fields) > 0 {
 		return nil, rej
@@ -420,7 +435,7 @@ func (e *engine) submit(now time.Time, req job.SubmitRequest) error {
 	}
 	e.record(now, req.Actor, job.ActionSubmit, e.st.Phase, before, after)
 	if newStatus != "" {
-		e.setStatus(now, req.Actor, newStatus)
+		e.setStatus(now, req.Actor, newStatus, "")
 	}
 	return nil
 }
@@ -433,12 +448,29 @@ func (e *engine) planStatus(req job.StatusRequest) error {
 		return err
 	}
 	if !req.Status.Valid() {
-		return &job.Rejection{Code: job.CodeInvalid, Message: "unknown status",
-			Fields: []job.FieldError{{Field: "status", Reason: fmt.Sprintf("%q is not one of open, sold, closed, canceled", req.Status)}}}
+		rej := reject(job.CodeInvalid, "unknown_status", "unknown status")
+		rej.Fields = []job.FieldError{job.NewFieldError("status", "unknown_status",
+			fmt.Sprintf("%q is not one of open, sold, closed, canceled", req.Status), "status", string(req.Status))}
+		return rej
 	}
 	if req.Status == e.st.Status {
-		return &job.Rejection{Code: job.CodeConflict, Message: "status unchanged",
-			Fields: []job.FieldError{{Field: "status", Reason: fmt.Sprintf("the job is already %s", req.Status)}}}
+		rej := reject(job.CodeConflict, "status_unchanged", "status unchanged")
+		rej.Fields = []job.FieldError{job.NewFieldError("status", "status_unchanged",
+			fmt.Sprintf("the job is already %s", req.Status), "status", string(req.Status))}
+		return rej
+	}
+	if req.SoldOn != "" {
+		reason, code := "", ""
+		if req.Status != job.StatusSold {
+			code, reason = "sold_on_not_sold", "a sale date goes only with status sold"
+		} else if _, err := time.Parse(time.DateOnly, req.SoldOn); err != nil {
+			code, reason = "invalid_date", fmt.Sprintf("%q is not a date like 2026-11-27", req.SoldOn)
+		}
+		if code != "" {
+			rej := reject(job.CodeInvalid, code, "invalid sale date")
+			rej.Fields = []job.FieldError{job.NewFieldError("sold_on", code, reason, "sold_on", req.SoldOn)}
+			return rej
+		}
 	}
 	return nil
 }
@@ -447,14 +479,19 @@ func (e *engine) status(now time.Time, req job.StatusRequest) error {
 	if err := e.planStatus(req); err != nil {
 		return err
 	}
-	e.setStatus(now, req.Actor, req.Status)
+	e.setStatus(now, req.Actor, req.Status, req.SoldOn)
 	return nil
 }
 
-func (e *engine) setStatus(now time.Time, actor job.Actor, s job.Status) {
+func (e *engine) setStatus(now time.Time, actor job.Actor, s job.Status, soldOn string) {
 	before := map[string]any{"status": string(e.st.Status)}
+	after := map[string]any{"status": string(s)}
 	e.st.Status = s
-	e.record(now, actor, job.ActionStatus, e.st.Phase, before, map[string]any{"status": string(s)})
+	if soldOn != "" {
+		e.st.SoldOn = soldOn
+		after["sold_on"] = soldOn
+	}
+	e.record(now, actor, job.ActionStatus, e.st.Phase, before, after)
 }
 
 func (e *engine) planAssign(req job.AssignRequest) error {
@@ -465,7 +502,7 @@ func (e *engine) planAssign(req job.AssignRequest) error {
 		return err
 	}
 	if req.Salesperson == nil && req.Location == nil {
-		return reject(job.CodeInvalid, "nothing to assign: give salesperson or location")
+		return reject(job.CodeInvalid, "nothing_to_assign", "nothing to assign: give salesperson or location")
 	}
 	return nil
 }
@@ -521,11 +558,12 @@ func (e *engine) row(now time.Time) job.Row {
 	if p := e.phase(e.st.Phase); p != nil {
 		name = p.Name
 	}
+	customerID, _ := e.customer()
 	return job.Row{
 		Dealer: e.in.Dealer, Number: e.in.Number, Phase: e.st.Phase, PhaseName: name,
-		Status: e.st.Status, Turn: e.st.Turn, VehicleID: e.in.Vehicle.ID, CustomerID: e.in.CustomerID,
+		Status: e.st.Status, Turn: e.st.Turn, VehicleID: e.in.Vehicle.ID, CustomerID: customerID,
 		Salesperson: e.st.Salesperson, Location: e.st.Location, Source: e.in.Source,
-		Definition: e.in.Ref, Seq: e.st.Seq, UpdatedAt: now,
+		Definition: e.ref(), Seq: e.st.Seq, UpdatedAt: now,
 	}
 }
 

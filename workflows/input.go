@@ -21,6 +21,10 @@ type StartInput struct {
 	// Values are initial field values, such as a callback phone or a marketplace message.
 	Values map[string]any `json:"values,omitempty"`
 	Actor  job.Actor      `json:"actor"`
-	// Carry is the state handed over by continue-as-new; nil on a fresh start.
+	// Carry is the state handed over by continue-as-new, or by a reopen; nil on a
+	// fresh start.
 	Carry *State `json:"carry,omitempty"`
+	// Reopen starts a new run of a closed or canceled job from Carry, its last
+	// projected state; Actor is who reopened it.
+	Reopen bool `json:"reopen,omitempty"`
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -36,7 +37,7 @@ var attrKeys = [5]temporal.SearchAttributeKeyKeyword{attrDealer, attrDefinition,
 
 func (r *jobRun) wantAttrs() attrValues {
 	st := r.e.st
-	return attrValues{r.e.in.Dealer, r.e.in.Ref.String(), string(st.Status), st.Phase, string(st.Turn)}
+	return attrValues{r.e.in.Dealer, r.e.ref().String(), string(st.Status), st.Phase, string(st.Turn)}
 }
 
 // StartAttributes are the search attributes to start a job with, so Temporal UI finds
@@ -75,11 +76,16 @@ type jobRun struct {
 func JobWorkflow(ctx workflow.Context, in StartInput) (job.Final, error) {
 	r := &jobRun{e: newEngine(in), mu: workflow.NewMutex(ctx)}
 	logger := workflow.GetLogger(ctx)
-	if in.Carry == nil {
+	switch {
+	case in.Carry == nil:
 		if err := r.e.start(workflow.Now(ctx)); err != nil {
 			return job.Final{}, temporal.NewNonRetryableApplicationError(err.Error(), "BadStart", err)
 		}
+	case in.Reopen:
+		r.e.reopen(workflow.Now(ctx), in.Actor)
 	}
+	// A run continued from this one is not a reopen.
+	r.e.in.Reopen = false
 	if err := r.register(ctx); err != nil {
 		return job.Final{}, err
 	}
@@ -163,6 +169,16 @@ func (r *jobRun) register(ctx workflow.Context) error {
 	if err := setUpdate(ctx, r, job.UpdateSetStatus,
 		func(q job.StatusRequest) (string, job.Actor) { return q.RequestKey, q.Actor },
 		r.e.planStatus, r.e.status); err != nil {
+		return err
+	}
+	if err := setUpdate(ctx, r, job.UpdateLinkCustomer,
+		func(q job.LinkCustomerRequest) (string, job.Actor) { return q.RequestKey, q.Actor },
+		r.e.planLink, r.e.link); err != nil {
+		return err
+	}
+	if err := setUpdate(ctx, r, job.UpdateMigrate,
+		func(q job.MigrateRequest) (string, job.Actor) { return q.RequestKey, q.Actor },
+		r.e.planMigrate, r.e.migrate); err != nil {
 		return err
 	}
 	if err := setUpdate(ctx, r, job.UpdateAssign,
@@ -256,7 +272,7 @@ func (r *jobRun) describe(ctx workflow.Context) {
 		name = p.Name
 	}
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s** · status %s · turn: %s · history #%d · definition %s",
-		name, st.Status, st.Turn, st.Seq, r.e.in.Ref))
+		name, st.Status, st.Turn, st.Seq, r.e.ref()))
 }
 
 // project writes pending audit entries and the row through the projection activity.
@@ -270,7 +286,11 @@ func (r *jobRun) project(ctx workflow.Context) error {
 	if len(r.e.pending) == 0 {
 		return nil
 	}
-	in := job.Projection{Row: r.e.row(workflow.Now(ctx)), Entries: r.e.pending}
+	state, err := json.Marshal(r.e.st)
+	if err != nil {
+		return fmt.Errorf("encode state for projection: %w", err)
+	}
+	in := job.Projection{Row: r.e.row(workflow.Now(ctx)), Entries: r.e.pending, State: state}
 	r.e.pending = nil
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: 24 * time.Hour,

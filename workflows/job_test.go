@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -80,6 +81,11 @@ func (h *harness) update(name string, arg any, wantErr string, check func(job.Re
 				var rej job.Rejection
 				require.NoError(h.t, appErr.Details(&rej))
 				require.NotEmpty(h.t, rej.Code)
+				// The API words rejections in the client's language by these codes.
+				require.NotEmpty(h.t, rej.MessageCode, "rejection %+v has no message code", rej)
+				for _, f := range rej.Fields {
+					require.NotEmpty(h.t, f.Code, "field error %+v has no code", f)
+				}
 			},
 			OnComplete: func(v any, err error) {
 				if err != nil {
@@ -335,4 +341,83 @@ func TestStartAttributesNameTheFirstPhaseWithoutPersonalData(t *testing.T) {
 		require.True(t, ok, key)
 		require.Equal(t, want, got, key)
 	}
+}
+
+func TestLinkCustomerMigrateAndSoldOn(t *testing.T) {
+	in := standardInput(t, definitions.StandardMaster)
+	in.CustomerID = ""
+	next := in.Definition
+	next.Fields = append([]definitions.Field(nil), next.Fields...)
+	for i := range next.Fields {
+		if next.Fields[i].Key == "notiz_verkauf" {
+			next.Fields[i].Label = "Notiz (intern)"
+		}
+	}
+	hash, err := next.Hash()
+	require.NoError(t, err)
+	nextRef := definitions.Ref{Workflow: in.Ref.Workflow, Version: 2, Hash: hash}
+
+	h := newHarness(t)
+	h.update(job.UpdateLinkCustomer, job.LinkCustomerRequest{RequestKey: "l1", Actor: customer, CustomerID: "c9", LoggedIn: true}, "", nil)
+	h.update(job.UpdateLinkCustomer, job.LinkCustomerRequest{RequestKey: "l2", Actor: customer, CustomerID: "c10"}, "another customer", nil)
+	h.update(job.UpdateMigrate, job.MigrateRequest{RequestKey: "m0", Actor: staff, Ref: in.Ref, Definition: in.Definition}, "not newer", nil)
+	h.update(job.UpdateMigrate, job.MigrateRequest{RequestKey: "m1", Actor: staff, Ref: definitions.Ref{Workflow: in.Ref.Workflow, Version: 2, Hash: "x"}, Definition: next}, "hash", nil)
+	h.update(job.UpdateMigrate, job.MigrateRequest{RequestKey: "m2", Actor: customer, Ref: nextRef, Definition: next}, "customer may not", nil)
+	h.update(job.UpdateMigrate, job.MigrateRequest{RequestKey: "m3", Actor: staff, Ref: nextRef, Definition: next}, "", nil)
+	h.view(job.Staff, func(v job.View) {
+		for _, f := range v.Fields {
+			if f.Key == "notiz_verkauf" {
+				require.Equal(t, "Notiz (intern)", f.Label, "the view follows the new version")
+			}
+		}
+	})
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "s1", Actor: staff, Status: job.StatusSold, SoldOn: "27.11.2026"}, "not a date", nil)
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "s2", Actor: staff, Status: job.StatusClosed, SoldOn: "2026-11-27"}, "only with status sold", nil)
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "s3", Actor: staff, Status: job.StatusSold, SoldOn: "2026-11-27"}, "", nil)
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "s4", Actor: staff, Status: job.StatusClosed}, "", nil)
+	h.run(in)
+	require.NoError(t, h.env.GetWorkflowError())
+
+	last := h.projections[len(h.projections)-1]
+	require.Equal(t, "c9", last.Row.CustomerID, "the linked customer reaches the read model")
+	require.Equal(t, nextRef, last.Row.Definition)
+	var st State
+	require.NoError(t, json.Unmarshal(last.State, &st), "the projection carries the state")
+	require.Equal(t, "2026-11-27", st.SoldOn)
+	var actions []string
+	for _, p := range h.projections {
+		for _, e := range p.Entries {
+			actions = append(actions, e.Action)
+		}
+	}
+	require.Equal(t, []string{"created", "phase_activated", "customer_linked", "definition_migrated", "status_changed", "status_changed"}, actions)
+}
+
+func TestReopenStartsFromTheProjectedState(t *testing.T) {
+	h := newHarness(t)
+	in := standardInput(t, definitions.StandardMaster)
+	h.update(job.UpdateActivate, activate("r1", ""), "", nil)
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "r2", Actor: staff, Status: job.StatusClosed}, "", nil)
+	h.run(in)
+	require.NoError(t, h.env.GetWorkflowError())
+	var closed State
+	require.NoError(t, json.Unmarshal(h.projections[len(h.projections)-1].State, &closed))
+	require.Equal(t, job.StatusClosed, closed.Status)
+
+	again := in
+	again.Carry, again.Reopen = &closed, true
+	h2 := newHarness(t)
+	h2.view(job.Staff, func(v job.View) {
+		require.Equal(t, job.StatusOpen, v.Status)
+		require.Equal(t, "angebot", v.Phase.Key, "the job goes on where it was closed")
+	})
+	h2.update(job.UpdateActivate, activate("r1", ""), "", func(r job.Result) {
+		require.Equal(t, "angebot", r.Phase, "a request of the first run is still known")
+	})
+	h2.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "r3", Actor: staff, Status: job.StatusClosed}, "", nil)
+	h2.run(again)
+	require.NoError(t, h2.env.GetWorkflowError())
+	first := h2.projections[0].Entries[0]
+	require.Equal(t, job.ActionReopened, first.Action)
+	require.Equal(t, closed.Seq+1, first.Seq, "the history goes on without a gap")
 }

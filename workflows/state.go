@@ -30,6 +30,16 @@ type State struct {
 	Keys []job.Answer `json:"keys,omitempty"`
 	// PaidCents sums the payments received.
 	PaidCents int64 `json:"paid_cents,omitempty"`
+	// CustomerID and LoggedIn are set when a customer is linked to the job after it
+	// started (an anonymous parker who registers); empty means the start input's.
+	CustomerID string `json:"customer_id,omitempty"`
+	LoggedIn   bool   `json:"logged_in,omitempty"`
+	// SoldOn is the date (YYYY-MM-DD) the job was sold, when staff gave one.
+	SoldOn string `json:"sold_on,omitempty"`
+	// Ref and Definition are set when staff moved the job to another published
+	// version; nil means the version the job started with.
+	Ref        *definitions.Ref        `json:"ref,omitempty"`
+	Definition *definitions.Definition `json:"definition,omitempty"`
 }
 
 func (s *State) processed(key string) (job.Result, bool) {
