@@ -197,7 +197,7 @@ func TestRenderAndStoreAsActivity(t *testing.T) {
 	require.NoError(t, err)
 	var ref documents.DocumentRef
 	require.NoError(t, val.Get(&ref))
-	require.Equal(t, "kaufvertrag-1-v1.pdf", ref.Filename)
+	require.Equal(t, "Kaufvertrag-1-v1.pdf", ref.Filename)
 
 	for name, req := range map[string]documents.DocumentRequest{
 		"unknown template": {Dealer: "autohaus", Number: n, Field: "f", Template: "brief", RequestKey: "k"},

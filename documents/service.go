@@ -188,13 +188,17 @@ func (s *Service) Render(ctx context.Context, req DocumentRequest) (Rendered, er
 	return Rendered{Filename: filename(req, 0), ContentType: PDFContentType, Bytes: pdf}, nil
 }
 
-// filename is the download name: template, job number and version (ASCII only, so
-// every browser and mail client keeps it).
+// filename is the download name: the document's name for people, job number and
+// version (ASCII only, so every browser and mail client keeps it).
 func filename(req DocumentRequest, version int) string {
-	if version == 0 {
-		return fmt.Sprintf("%s-%d-vorschau.pdf", req.Template, req.Number)
+	stem := fileStems[req.Template]
+	if stem == "" {
+		stem = req.Template
 	}
-	return fmt.Sprintf("%s-%d-v%d.pdf", req.Template, req.Number, version)
+	if version == 0 {
+		return fmt.Sprintf("%s-%d-vorschau.pdf", stem, req.Number)
+	}
+	return fmt.Sprintf("%s-%d-v%d.pdf", stem, req.Number, version)
 }
 
 // gather reads what the document shows from the database.

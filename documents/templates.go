@@ -17,16 +17,25 @@ import (
 	"slices"
 )
 
-// Template keys of the standard document templates, as definitions name them.
+// Template keys of the standard document templates, as definitions name them
+// (definitions/standard: a document field's templates).
 const (
-	Offer             = "angebot"
-	OrderConfirmation = "auftragsbestaetigung"
-	PurchaseContract  = "kaufvertrag"
-	Invoice           = "rechnung"
+	Offer             = "offer"
+	OrderConfirmation = "order_confirmation"
+	PurchaseContract  = "purchase_contract"
+	Invoice           = "invoice"
 )
 
 // Templates lists the template keys in a stable order.
 var Templates = []string{Offer, OrderConfirmation, PurchaseContract, Invoice}
+
+// fileStems name the downloaded files as customers know the documents, in ASCII.
+var fileStems = map[string]string{
+	Offer:             "Angebot",
+	OrderConfirmation: "Auftragsbestaetigung",
+	PurchaseContract:  "Kaufvertrag",
+	Invoice:           "Rechnung",
+}
 
 // Sections of a template's text that dealers and jobs may replace.
 const (
