@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,6 +66,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// envJobNumbers hands each env its range of job numbers.
+var envJobNumbers atomic.Int64
+
 // env is one database with the seeded dealer, a worker and the API in front of both.
 // The subtests of TestAPI share it: each works on jobs of its own.
 type env struct {
@@ -76,6 +80,12 @@ type env struct {
 	vehicle  job.Vehicle
 	customer store.Customer
 	worker   worker.Worker
+	// Callers with sessions (see seedAuth): the dealer's owner, the customer with an
+	// account, and a customer of the dealer who is not the jobs' customer.
+	staff     *caller
+	staffID   string
+	cust      *caller
+	otherCust *caller
 }
 
 func newEnv(t *testing.T) *env {
@@ -90,6 +100,10 @@ func newEnv(t *testing.T) *env {
 	e.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
 	_, err = st.CreateDealer(ctx, store.Dealer{ID: dealerID, Name: "Autohaus Test", DefaultSalesperson: "verkauf-1"})
+	require.NoError(t, err)
+	// Each env numbers its jobs from a range of its own: the envs share one Temporal
+	// server, where a job's workflow ID job/<dealer>/<number> can be used only once.
+	_, err = st.Pool().Exec(ctx, `UPDATE dealers SET next_job_number = $2 WHERE id = $1`, dealerID, envJobNumbers.Add(1_000_000)-999_999)
 	require.NoError(t, err)
 	e.vehicle, err = st.CreateVehicle(ctx, dealerID, job.Vehicle{
 		Number: "A-100", Make: "VW", Model: "Golf", PriceCents: 2_500_000, Location: "Berlin", Extras: []string{"AHK", "Navi"},
@@ -109,6 +123,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(e.stopWorker)
 	e.srv = httptest.NewServer(api.New(api.Deps{Store: st, Temporal: e.tc, Logger: e.logger}))
 	t.Cleanup(e.srv.Close)
+	e.seedAuth(t)
 	return e
 }
 
@@ -162,14 +177,21 @@ func (p problemFields) names() []string {
 }
 
 type request struct {
-	method  string
-	path    string // below /api/v1/dealers/<dealer>, or absolute when starting with /api or /healthz
-	body    any    // JSON-encoded unless a string, which is sent as is
-	staff   string
-	cust    string
-	key     string
-	noStaff bool
-	server  *httptest.Server
+	method string
+	path   string // below /api/v1/dealers/<dealer>, or absolute when starting with /api or /healthz
+	body   any    // JSON-encoded unless a string, which is sent as is
+	key    string
+	// as sends the request with the caller's session cookies or API token; the logged-in
+	// owner (env.staff) when nil.
+	as     *caller
+	server *httptest.Server
+	// header holds further request headers.
+	header http.Header
+	// lang is the Accept-Language header; none when empty.
+	lang string
+	// raw marks a request that breaks api/openapi.yaml on purpose (malformed JSON, a
+	// missing header, an unknown field or value): only its answer is checked.
+	raw bool
 }
 
 func (e *env) do(t *testing.T, r request) response {
@@ -178,42 +200,46 @@ func (e *env) do(t *testing.T, r request) response {
 	if !strings.HasPrefix(path, "/api/") && !strings.HasPrefix(path, "/healthz") && !strings.HasPrefix(path, "/readyz") {
 		path = "/api/v1/dealers/" + dealerID + path
 	}
-	var body io.Reader
+	var body []byte
 	switch b := r.body.(type) {
 	case nil:
 	case string:
-		body = strings.NewReader(b)
+		body = []byte(b)
 	default:
-		raw, err := json.Marshal(b)
+		var err error
+		body, err = json.Marshal(b)
 		require.NoError(t, err)
-		body = bytes.NewReader(raw)
 	}
 	srv := r.server
 	if srv == nil {
 		srv = e.srv
 	}
-	req, err := http.NewRequest(r.method, srv.URL+path, body)
+	req, err := http.NewRequest(r.method, srv.URL+path, bytes.NewReader(body))
 	require.NoError(t, err)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if r.staff == "" && r.cust == "" && !r.noStaff {
-		r.staff = "staff-anna"
+	as := r.as
+	if as == nil {
+		as = e.staff
 	}
-	if r.staff != "" {
-		req.Header.Set(api.HeaderStaffID, r.staff)
-	}
-	if r.cust != "" {
-		req.Header.Set(api.HeaderCustomerID, r.cust)
+	as.authorize(req)
+	for name, values := range r.header {
+		req.Header[name] = values
 	}
 	if r.key != "" {
 		req.Header.Set(api.HeaderIdempotencyKey, r.key)
 	}
-	res, err := srv.Client().Do(req)
+	if r.lang != "" {
+		req.Header.Set("Accept-Language", r.lang)
+	}
+	checked := spec(t).checkRequest(t, req, body, r.raw)
+	res, err := as.client(srv).Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
+	checked.checkResponse(t, res.StatusCode, res.Header, raw)
 	return response{Status: res.StatusCode, Header: res.Header, Body: raw}
 }
 
@@ -245,7 +271,7 @@ func (e *env) act(t *testing.T, n int64, action, key string, body any) job.Resul
 func (e *env) customerSubmit(t *testing.T, n int64, key, phase string, values map[string]any) job.Result {
 	t.Helper()
 	return decode[job.Result](t, e.do(t, request{
-		method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/customer/submit", n), key: key, cust: e.customer.ID,
+		method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/customer/submit", n), key: key, as: e.cust,
 		body: api.SubmitBody{Phase: phase, Values: values},
 	}), http.StatusOK)
 }
@@ -324,6 +350,8 @@ func TestAPI(t *testing.T) {
 	t.Run("JourneyWithPickup", e.testJourneyWithPickup)
 	t.Run("IdempotentRequests", e.testIdempotentRequests)
 	t.Run("Errors", e.testErrors)
+	t.Run("Languages", e.testLanguages)
+	t.Run("OpenAPI", e.testOpenAPI)
 	// Last: it stops and restarts the worker.
 	t.Run("NoWorker", e.testNoWorker)
 }
@@ -393,7 +421,7 @@ func (e *env) testJourneyWithDelivery(t *testing.T) {
 	require.Equal(t, job.Result{Seq: 3, Phase: "angebot", Status: job.StatusOpen, Turn: definitions.TurnCustomer}, res)
 	e.expectListed(t, n, "angebot", definitions.TurnCustomer, job.StatusOpen)
 
-	view := decode[job.View](t, e.do(t, request{method: http.MethodGet, path: fmt.Sprintf("/jobs/%d/customer/view", n), cust: e.customer.ID}), http.StatusOK)
+	view := decode[job.View](t, e.do(t, request{method: http.MethodGet, path: fmt.Sprintf("/jobs/%d/customer/view", n), as: e.cust}), http.StatusOK)
 	require.Equal(t, job.Customer, view.Side)
 	require.Equal(t, "angebot", view.Phase.Key)
 	require.Empty(t, view.Reachable, "the customer view does not show staff navigation")
@@ -449,7 +477,7 @@ func (e *env) testJourneyWithDelivery(t *testing.T) {
 	}, actions(d.History))
 	requireGaplessHistory(t, d.History)
 	require.Equal(t, job.Actor{Side: job.Customer, ID: e.customer.ID}, d.History[3].Actor)
-	require.Equal(t, job.Actor{Side: job.Staff, ID: "staff-anna"}, d.History[2].Actor)
+	require.Equal(t, job.Actor{Side: job.Staff, ID: e.staffID}, d.History[2].Actor)
 	// The workflow has completed; a worker still answers the query by replaying it.
 	require.NotNil(t, d.View, "view error: %s", d.ViewError)
 	require.Equal(t, job.StatusClosed, d.View.Status)
@@ -544,34 +572,38 @@ func (e *env) testErrors(t *testing.T) {
 	post := func(path, key string, body any) response {
 		return e.do(t, request{method: http.MethodPost, path: path, key: key, body: body})
 	}
+	// postRaw sends a body that breaks the spec on purpose.
+	postRaw := func(path, key string, body any) response {
+		return e.do(t, request{method: http.MethodPost, path: path, key: key, body: body, raw: true})
+	}
 
 	// Unknown job, unknown dealer.
 	p := e.do(t, request{method: http.MethodGet, path: "/jobs/99999"}).problem(t)
 	require.Equal(t, http.StatusNotFound, p.Status)
 	require.Equal(t, http.StatusNotFound, post("/jobs/99999/activate", "e-0", nil).problem(t).Status)
-	require.Equal(t, http.StatusNotFound, e.do(t, request{method: http.MethodGet, path: "/jobs/abc"}).problem(t).Status)
+	require.Equal(t, http.StatusNotFound, e.do(t, request{method: http.MethodGet, path: "/jobs/abc", raw: true}).problem(t).Status)
 	require.Equal(t, http.StatusNotFound, e.do(t, request{method: http.MethodGet, path: "/api/v1/dealers/nobody/jobs"}).problem(t).Status)
 	require.Equal(t, http.StatusNotFound, e.do(t, request{method: http.MethodPost, path: "/api/v1/dealers/nobody/jobs", key: "e-x",
 		body: map[string]any{"vehicle_id": e.vehicle.ID}}).problem(t).Status)
 
 	// Headers.
-	r := e.do(t, request{method: http.MethodPost, path: "/jobs", body: map[string]any{"vehicle_id": e.vehicle.ID}})
+	r := e.do(t, request{method: http.MethodPost, path: "/jobs", body: map[string]any{"vehicle_id": e.vehicle.ID}, raw: true})
 	p = r.problem(t)
 	require.Equal(t, http.StatusBadRequest, p.Status)
 	require.Contains(t, p.Detail, api.HeaderIdempotencyKey)
 	require.Equal(t, []string{api.HeaderIdempotencyKey}, problemFields(p.Errors).names())
-	p = e.do(t, request{method: http.MethodGet, path: "/jobs", noStaff: true}).problem(t)
+	p = e.do(t, request{method: http.MethodGet, path: "/jobs", as: anonymous()}).problem(t)
 	require.Equal(t, http.StatusUnauthorized, p.Status)
-	require.Equal(t, []string{api.HeaderStaffID}, problemFields(p.Errors).names())
+	require.Equal(t, api.ProblemUnauthorized, p.Type)
 
 	// Bodies.
-	p = post("/jobs", "e-1", `{"vehicle_id": `).problem(t)
+	p = postRaw("/jobs", "e-1", `{"vehicle_id": `).problem(t)
 	require.Equal(t, http.StatusBadRequest, p.Status)
-	require.Contains(t, p.Detail, "not valid JSON")
-	p = post("/jobs", "e-1", `{"vehicle": "x"}`).problem(t)
+	require.Contains(t, p.Detail, "JSON")
+	p = postRaw("/jobs", "e-1", `{"vehicle": "x"}`).problem(t)
 	require.Equal(t, http.StatusBadRequest, p.Status)
 	require.Equal(t, []string{"vehicle"}, problemFields(p.Errors).names())
-	p = post("/jobs", "e-1", `{"vehicle_id": 7}`).problem(t)
+	p = postRaw("/jobs", "e-1", `{"vehicle_id": 7}`).problem(t)
 	require.Equal(t, http.StatusBadRequest, p.Status)
 	require.Equal(t, []string{"vehicle_id"}, problemFields(p.Errors).names())
 
@@ -581,7 +613,7 @@ func (e *env) testErrors(t *testing.T) {
 	p = post("/jobs", "e-2", map[string]any{"vehicle_id": "8d1c5f3e-0000-4000-8000-000000000000"}).problem(t)
 	require.Equal(t, http.StatusUnprocessableEntity, p.Status)
 	require.Equal(t, []string{"vehicle_id"}, problemFields(p.Errors).names())
-	p = post("/jobs", "e-3", map[string]any{
+	p = postRaw("/jobs", "e-3", map[string]any{
 		"vehicle_id": e.vehicle.ID, "source": "fax", "customer_id": "nobody",
 		"values": map[string]any{"lieferart": "drohne", "gibtsnicht": "x", "ausstattung": []string{"Schiebedach"}},
 	}).problem(t)
@@ -590,7 +622,7 @@ func (e *env) testErrors(t *testing.T) {
 	require.Len(t, e.list(t, "limit=500").Jobs, before)
 
 	// List filters.
-	p = e.do(t, request{method: http.MethodGet, path: "/jobs?status=open,bogus&turn=nobody&limit=0&stauts=open&cursor=zzz"}).problem(t)
+	p = e.do(t, request{method: http.MethodGet, path: "/jobs?status=open,bogus&turn=nobody&limit=0&stauts=open&cursor=zzz", raw: true}).problem(t)
 	require.Equal(t, http.StatusBadRequest, p.Status)
 	require.ElementsMatch(t, []string{"stauts", "status", "turn", "limit"}, problemFields(p.Errors).names())
 	p = e.do(t, request{method: http.MethodGet, path: "/jobs?cursor=zzz"}).problem(t)
@@ -599,21 +631,24 @@ func (e *env) testErrors(t *testing.T) {
 	// Workflow rejections.
 	n := e.newJob(t, "errors-job")
 	e.act(t, n, "activate", "e-4", api.ActivateBody{Phase: "angebot"})
-	cust := func(key string, body any, customerID string) response {
-		return e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/customer/submit", n), key: key, cust: customerID, body: body})
+	cust := func(key string, body any, as *caller) response {
+		return e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/customer/submit", n), key: key, as: as, body: body})
 	}
-	p = cust("e-5", api.SubmitBody{Phase: "angebot", Values: map[string]any{"notiz_verkauf": "psst", "lieferart": "abholung"}}, e.customer.ID).problem(t)
+	custRaw := func(key string, body any, as *caller) response {
+		return e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/customer/submit", n), key: key, as: as, body: body, raw: true})
+	}
+	p = cust("e-5", api.SubmitBody{Phase: "angebot", Values: map[string]any{"notiz_verkauf": "psst", "lieferart": "abholung"}}, e.cust).problem(t)
 	require.Equal(t, http.StatusUnprocessableEntity, p.Status)
 	require.Equal(t, []string{"notiz_verkauf"}, problemFields(p.Errors).names(), "a staff field is not the customer's")
 	require.Equal(t, api.ProblemInvalid, p.Type)
-	p = cust("e-6", api.SubmitBody{Phase: "anfrage", Values: map[string]any{"lieferart": "abholung"}}, e.customer.ID).problem(t)
+	p = cust("e-6", api.SubmitBody{Phase: "anfrage", Values: map[string]any{"lieferart": "abholung"}}, e.cust).problem(t)
 	require.Equal(t, http.StatusConflict, p.Status, "a stale form")
 	require.Equal(t, []string{"phase"}, problemFields(p.Errors).names())
-	p = cust("e-7", api.SubmitBody{Phase: "angebot"}, "someone-else").problem(t)
+	p = cust("e-7", api.SubmitBody{Phase: "angebot"}, e.otherCust).problem(t)
 	require.Equal(t, http.StatusNotFound, p.Status, "another customer's job does not exist for them")
-	p = e.do(t, request{method: http.MethodGet, path: fmt.Sprintf("/jobs/%d/customer/view", n), cust: "someone-else"}).problem(t)
+	p = e.do(t, request{method: http.MethodGet, path: fmt.Sprintf("/jobs/%d/customer/view", n), as: e.otherCust}).problem(t)
 	require.Equal(t, http.StatusNotFound, p.Status)
-	p = cust("e-8", api.SubmitBody{Values: map[string]any{}}, e.customer.ID).problem(t)
+	p = custRaw("e-8", api.SubmitBody{Values: map[string]any{}}, e.cust).problem(t)
 	require.Equal(t, http.StatusUnprocessableEntity, p.Status)
 	require.Equal(t, []string{"phase"}, problemFields(p.Errors).names())
 	p = post(fmt.Sprintf("/jobs/%d/activate", n), "e-9", api.ActivateBody{Phase: "probefahrt"}).problem(t)
@@ -621,7 +656,7 @@ func (e *env) testErrors(t *testing.T) {
 	require.Equal(t, []string{"phase"}, problemFields(p.Errors).names())
 	p = post(fmt.Sprintf("/jobs/%d/activate", n), "e-10", api.ActivateBody{Phase: "anfrage"}).problem(t)
 	require.Equal(t, http.StatusConflict, p.Status, "not reachable")
-	p = post(fmt.Sprintf("/jobs/%d/status", n), "e-11", api.StatusBody{Status: "vanished"}).problem(t)
+	p = postRaw(fmt.Sprintf("/jobs/%d/status", n), "e-11", api.StatusBody{Status: "vanished"}).problem(t)
 	require.Equal(t, http.StatusUnprocessableEntity, p.Status)
 	require.Equal(t, []string{"status"}, problemFields(p.Errors).names())
 	p = post(fmt.Sprintf("/jobs/%d/status", n), "e-12", api.StatusBody{Status: job.StatusOpen}).problem(t)
@@ -631,11 +666,11 @@ func (e *env) testErrors(t *testing.T) {
 
 	// The closed job.
 	closing := e.act(t, n, "status", "e-14", api.StatusBody{Status: job.StatusClosed})
-	p = post(fmt.Sprintf("/jobs/%d/activate", n), "e-15", nil).problem(t)
+	p = e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/activate", n), key: "e-15", lang: "en"}).problem(t)
 	require.Equal(t, http.StatusConflict, p.Status)
 	require.Equal(t, api.ProblemJobEnded, p.Type)
 	require.Equal(t, "job is closed", p.Detail)
-	p = cust("e-16", api.SubmitBody{Phase: "angebot", Values: map[string]any{"lieferart": "abholung"}}, e.customer.ID).problem(t)
+	p = cust("e-16", api.SubmitBody{Phase: "angebot", Values: map[string]any{"lieferart": "abholung"}}, e.cust).problem(t)
 	require.Equal(t, http.StatusConflict, p.Status)
 
 	// A read model that lags behind: the workflow has completed, the row still says
@@ -643,7 +678,7 @@ func (e *env) testErrors(t *testing.T) {
 	e.waitClosed(t, n)
 	_, err := e.store.Pool().Exec(context.Background(), `UPDATE jobs SET status = 'open' WHERE dealer = $1 AND number = $2`, dealerID, n)
 	require.NoError(t, err)
-	p = post(fmt.Sprintf("/jobs/%d/activate", n), "e-17", nil).problem(t)
+	p = e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/activate", n), key: "e-17", lang: "en"}).problem(t)
 	require.Equal(t, http.StatusConflict, p.Status, "%+v", p)
 	require.Equal(t, api.ProblemJobEnded, p.Type)
 	require.Equal(t, "job is closed", p.Detail)
@@ -692,7 +727,7 @@ func (e *env) testNoWorker(t *testing.T) {
 	require.Nil(t, d.View)
 	require.NotEmpty(t, d.ViewError)
 	require.Equal(t, "anfrage", d.Job.Phase)
-	r = e.do(t, request{method: http.MethodGet, path: fmt.Sprintf("/jobs/%d/customer/view", n), cust: e.customer.ID, server: impatient})
+	r = e.do(t, request{method: http.MethodGet, path: fmt.Sprintf("/jobs/%d/customer/view", n), as: e.cust, server: impatient})
 	require.Equal(t, http.StatusServiceUnavailable, r.problem(t).Status)
 
 	// A client retries with the same key until it gets an answer. The first attempts

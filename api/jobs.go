@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/jobmanager/jobmanager/auth"
 	"github.com/jobmanager/jobmanager/definitions"
 	"github.com/jobmanager/jobmanager/job"
 	"github.com/jobmanager/jobmanager/store"
@@ -70,7 +71,7 @@ func (s *server) createJob(c *gin.Context) {
 	dealerID := c.Param("dealer")
 	dealer, err := s.store.GetDealer(ctx, dealerID)
 	if errors.Is(err, store.ErrNotFound) {
-		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, fmt.Sprintf("no dealer %q", dealerID)))
+		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, "no_dealer").with("dealer", dealerID))
 		return
 	}
 	if err != nil {
@@ -79,8 +80,7 @@ func (s *server) createJob(c *gin.Context) {
 	}
 	version, err := s.store.ActiveDefinition(ctx, dealer.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		writeProblem(c, problem(http.StatusConflict, ProblemConflict,
-			fmt.Sprintf("dealer %q has no published active workflow to start jobs with", dealer.ID)))
+		writeProblem(c, problem(http.StatusConflict, ProblemConflict, "no_active_workflow").with("dealer", dealer.ID))
 		return
 	}
 	if err != nil {
@@ -93,7 +93,7 @@ func (s *server) createJob(c *gin.Context) {
 		return
 	}
 	if len(fields) > 0 {
-		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "the job cannot be created as requested", fields...))
+		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "create_invalid", fields...))
 		return
 	}
 
@@ -104,9 +104,7 @@ func (s *server) createJob(c *gin.Context) {
 	}
 	number, created, err := s.store.AllocateJob(ctx, dealer.ID, idempotencyKey(c), fingerprint(req), row)
 	if errors.Is(err, store.ErrKeyReused) {
-		reason := "was used for a different request; use a new key for a new job"
-		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, HeaderIdempotencyKey+" "+reason,
-			field(HeaderIdempotencyKey, reason)))
+		writeProblem(c, keyReusedProblem())
 		return
 	}
 	if err != nil {
@@ -116,7 +114,7 @@ func (s *server) createJob(c *gin.Context) {
 	in := workflows.StartInput{
 		Dealer: dealer.ID, Number: number, Ref: ref, Definition: version.Definition, Source: req.Source,
 		Vehicle: vehicle, CustomerID: req.CustomerID, Salesperson: dealer.DefaultSalesperson,
-		Values: req.Values, Actor: actor(c),
+		Values: req.Values, Actor: auth.From(c).Actor(),
 	}
 	if err := s.startWorkflow(ctx, in, vehicle.Number, created); err != nil {
 		s.startFailed(c, err)
@@ -138,16 +136,16 @@ func (s *server) checkCreate(ctx context.Context, dealer string, req *CreateJobR
 		req.Source = job.SourceManual
 	}
 	if !req.Source.Valid() {
-		fields = append(fields, field("source", fmt.Sprintf("%q is not one of manual, park, callback, marketplace", req.Source)))
+		fields = append(fields, field("source", "unknown_source", "source", string(req.Source)))
 	}
 	var vehicle job.Vehicle
 	if req.VehicleID == "" {
-		fields = append(fields, field("vehicle_id", "is required"))
+		fields = append(fields, field("vehicle_id", "required"))
 	} else {
 		v, err := s.store.GetVehicle(ctx, dealer, req.VehicleID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			fields = append(fields, field("vehicle_id", fmt.Sprintf("the dealer has no vehicle %q", req.VehicleID)))
+			fields = append(fields, field("vehicle_id", "no_vehicle", "vehicle", req.VehicleID))
 		case err != nil:
 			return job.Vehicle{}, nil, err
 		default:
@@ -158,7 +156,7 @@ func (s *server) checkCreate(ctx context.Context, dealer string, req *CreateJobR
 		_, err := s.store.GetCustomer(ctx, dealer, req.CustomerID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			fields = append(fields, field("customer_id", fmt.Sprintf("the dealer has no customer %q", req.CustomerID)))
+			fields = append(fields, field("customer_id", "no_customer", "customer", req.CustomerID))
 		case err != nil:
 			return job.Vehicle{}, nil, err
 		}
@@ -171,12 +169,12 @@ func (s *server) checkCreate(ctx context.Context, dealer string, req *CreateJobR
 	for _, k := range keys {
 		f, ok := def.Field(k)
 		if !ok {
-			fields = append(fields, field("values."+k, fmt.Sprintf("not a field of workflow %q", def.Workflow.Key)))
+			fields = append(fields, field("values."+k, "not_a_workflow_field", "workflow", def.Workflow.Key))
 			continue
 		}
 		v, err := f.Normalize(req.Values[k], vehicle.Extras)
 		if err != nil {
-			fields = append(fields, field("values."+k, err.Error()))
+			fields = append(fields, job.ValueFieldError("values."+k, err))
 			continue
 		}
 		req.Values[k] = v
@@ -231,8 +229,8 @@ func (s *server) startFailed(c *gin.Context, err error) {
 		return
 	}
 	if unavailable(err) {
-		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable,
-			"Temporal did not accept the job in time; repeat the request with the same "+HeaderIdempotencyKey+": it creates the job once"))
+		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, "start_unavailable").
+			with("header", HeaderIdempotencyKey))
 		return
 	}
 	internal(c, err)
@@ -260,11 +258,11 @@ func (s *server) listJobs(c *gin.Context) {
 	dealerID := c.Param("dealer")
 	filter, fields := parseJobFilter(c.Request.URL.Query())
 	if len(fields) > 0 {
-		writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest, "the list filter is not valid", fields...))
+		writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest, "list_filter_invalid", fields...))
 		return
 	}
 	if _, err := s.store.GetDealer(ctx, dealerID); errors.Is(err, store.ErrNotFound) {
-		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, fmt.Sprintf("no dealer %q", dealerID)))
+		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, "no_dealer").with("dealer", dealerID))
 		return
 	} else if err != nil {
 		internal(c, err)
@@ -272,8 +270,8 @@ func (s *server) listJobs(c *gin.Context) {
 	}
 	rows, next, err := s.store.ListJobs(ctx, dealerID, filter)
 	if errors.Is(err, store.ErrInvalidCursor) {
-		writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest, "the list filter is not valid",
-			field("cursor", "is not a cursor this list returned")))
+		writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest, "list_filter_invalid",
+			field("cursor", "invalid_cursor")))
 		return
 	}
 	if err != nil {
@@ -298,13 +296,13 @@ func parseJobFilter(q map[string][]string) (store.JobFilter, []job.FieldError) {
 	sort.Strings(names)
 	for _, name := range names {
 		if !slices.Contains(listParams, name) {
-			fields = append(fields, field(name, "unknown parameter; known are "+strings.Join(listParams, ", ")))
+			fields = append(fields, field(name, "unknown_parameter", "known", strings.Join(listParams, ", ")))
 		}
 	}
 	one := func(name string) string {
 		vs := q[name]
 		if len(vs) > 1 {
-			fields = append(fields, field(name, "give it once"))
+			fields = append(fields, field(name, "repeated_parameter"))
 		}
 		if len(vs) == 0 {
 			return ""
@@ -315,7 +313,7 @@ func parseJobFilter(q map[string][]string) (store.JobFilter, []job.FieldError) {
 		for part := range strings.SplitSeq(v, ",") {
 			st := job.Status(strings.TrimSpace(part))
 			if !st.Valid() {
-				fields = append(fields, field("status", fmt.Sprintf("%q is not one of open, sold, closed, canceled", st)))
+				fields = append(fields, field("status", "unknown_status", "status", string(st)))
 				continue
 			}
 			if !slices.Contains(f.Statuses, st) {
@@ -326,7 +324,7 @@ func parseJobFilter(q map[string][]string) (store.JobFilter, []job.FieldError) {
 	f.Phase = one("phase")
 	if t := definitions.Turn(one("turn")); t != "" {
 		if t != definitions.TurnStaff && t != definitions.TurnCustomer {
-			fields = append(fields, field("turn", fmt.Sprintf("%q is neither staff nor customer", t)))
+			fields = append(fields, field("turn", "unknown_turn", "turn", string(t)))
 		}
 		f.Turn = t
 	}
@@ -334,7 +332,7 @@ func parseJobFilter(q map[string][]string) (store.JobFilter, []job.FieldError) {
 	f.Location = one("location")
 	if src := job.Source(one("source")); src != "" {
 		if !src.Valid() {
-			fields = append(fields, field("source", fmt.Sprintf("%q is not one of manual, park, callback, marketplace", src)))
+			fields = append(fields, field("source", "unknown_source", "source", string(src)))
 		}
 		f.Source = src
 	}
@@ -343,7 +341,7 @@ func parseJobFilter(q map[string][]string) (store.JobFilter, []job.FieldError) {
 	if l := one("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > store.MaxJobLimit {
-			fields = append(fields, field("limit", fmt.Sprintf("must be a whole number from 1 to %d", store.MaxJobLimit)))
+			fields = append(fields, field("limit", "out_of_range", "min", "1", "max", strconv.Itoa(store.MaxJobLimit)))
 		}
 		f.Limit = n
 	}
@@ -372,7 +370,7 @@ func (s *server) getJob(c *gin.Context) {
 	view, err := s.queryView(ctx, row, job.Staff)
 	if err != nil {
 		_ = c.Error(err)
-		out.ViewError = viewError(err, s.qtimeout)
+		out.ViewError = viewProblem(err, s.qtimeout).localized(requestLanguage(c)).Detail
 	} else {
 		out.View = &view
 	}
@@ -389,7 +387,7 @@ func (s *server) customerView(c *gin.Context) {
 	view, err := s.queryView(c.Request.Context(), row, job.Customer)
 	if err != nil {
 		_ = c.Error(err)
-		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, viewError(err, s.qtimeout)))
+		writeProblem(c, viewProblem(err, s.qtimeout))
 		return
 	}
 	c.JSON(http.StatusOK, view)
@@ -410,11 +408,12 @@ func (s *server) queryView(ctx context.Context, row job.Row, side job.Side) (job
 	return v, nil
 }
 
-func viewError(err error, timeout time.Duration) string {
+// viewProblem says why a live view is missing: 503, as a retry may find a worker.
+func viewProblem(err error, timeout time.Duration) Problem {
 	if unavailable(err) {
-		return "the view is not available: no worker answered within " + timeout.String()
+		return problem(http.StatusServiceUnavailable, ProblemUnavailable, "view_timeout").with("timeout", timeout.String())
 	}
-	return "the view is not available: " + err.Error()
+	return problem(http.StatusServiceUnavailable, ProblemUnavailable, "view_unavailable").with("error", err.Error())
 }
 
 // loadJob reads the job's row named by the path. It answers 404 for an unknown job and
@@ -423,8 +422,7 @@ func viewError(err error, timeout time.Duration) string {
 func (s *server) loadJob(c *gin.Context) (job.Row, bool) {
 	dealer := c.Param("dealer")
 	notFound := func() (job.Row, bool) {
-		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound,
-			fmt.Sprintf("dealer %q has no job %q", dealer, c.Param("number"))))
+		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, "no_job").with("dealer", dealer, "number", c.Param("number")))
 		return job.Row{}, false
 	}
 	number, err := strconv.ParseInt(c.Param("number"), 10, 64)
@@ -439,7 +437,7 @@ func (s *server) loadJob(c *gin.Context) (job.Row, bool) {
 		internal(c, err)
 		return job.Row{}, false
 	}
-	if a := actor(c); a.Side == job.Customer && (row.CustomerID == "" || row.CustomerID != a.ID) {
+	if p := auth.From(c); p.Kind == auth.Customer && !customerMayOpen(p, row) {
 		return notFound()
 	}
 	return row, true

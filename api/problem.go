@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -21,6 +22,7 @@ const ContentTypeProblem = "application/problem+json"
 // and a URN is stable whatever host the API runs on.
 const (
 	ProblemBadRequest   = "urn:jobmanager:problem:bad-request"
+	ProblemNoMethod     = "urn:jobmanager:problem:method-not-allowed"
 	ProblemUnauthorized = "urn:jobmanager:problem:unauthenticated"
 	ProblemForbidden    = "urn:jobmanager:problem:forbidden"
 	ProblemNotFound     = "urn:jobmanager:problem:not-found"
@@ -29,7 +31,9 @@ const (
 	ProblemInvalid      = "urn:jobmanager:problem:invalid"
 	ProblemTooLarge     = "urn:jobmanager:problem:too-large"
 	ProblemUnavailable  = "urn:jobmanager:problem:unavailable"
-	ProblemInternal     = "urn:jobmanager:problem:internal"
+	// ProblemTooManyRequests answers a throttled login; Retry-After says when to retry.
+	ProblemTooManyRequests = "urn:jobmanager:problem:too-many-requests"
+	ProblemInternal        = "urn:jobmanager:problem:internal"
 )
 
 // retryAfterSeconds is what a 503 asks the client to wait before retrying with the
@@ -39,30 +43,85 @@ const retryAfterSeconds = 5
 // maxBodyBytes bounds request bodies; a form submit is a few kilobytes.
 const maxBodyBytes = 1 << 20
 
-// Problem is an RFC 9457 problem detail, with the field problems found.
+// problemURN prefixes every problem type; the rest names the type's title in the
+// message catalog.
+const problemURN = "urn:jobmanager:problem:"
+
+// Problem is an RFC 9457 problem detail, with the field problems found. Title, Detail
+// and each error's Reason are written in the client's language when the problem is
+// written; Type, Status and each error's Field, Code and Params are for programs.
 type Problem struct {
 	Type   string           `json:"type"`
 	Title  string           `json:"title"`
 	Status int              `json:"status"`
 	Detail string           `json:"detail,omitempty"`
 	Errors []job.FieldError `json:"errors,omitempty"`
+
+	// detailID names Detail in the catalog's [detail] table; detailParams are the
+	// values its text names.
+	detailID     string
+	detailParams map[string]string
 }
 
+// problem makes a problem. detail is an ID of the message catalog's [detail] table
+// (locales/*.toml); give the values its text names with Problem.with. Every field
+// problem comes from field.
 func problem(status int, typ, detail string, fields ...job.FieldError) Problem {
-	return Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail, Errors: fields}
+	return Problem{Type: typ, Status: status, Errors: fields, detailID: detail}
 }
 
-func field(name, reason string) job.FieldError { return job.FieldError{Field: name, Reason: reason} }
+// with sets the values the detail's text names; kv are name, value pairs.
+func (p Problem) with(kv ...string) Problem {
+	p.detailParams = job.Params(kv...)
+	return p
+}
 
-// writeProblem answers the request with p and stops the handler chain. A 503 carries
-// Retry-After, as every 503 here means "try the same request again later".
-func writeProblem(c *gin.Context, p Problem) {
-	if p.Type == "" {
-		p.Type = "about:blank"
+// field makes a field problem. code is an ID of the message catalog's [reason] table,
+// which is also the code clients see; kv are name, value pairs of the values its text
+// names, as given.
+func field(name, code string, kv ...string) job.FieldError {
+	return job.FieldError{Field: name, Code: code, Params: job.Params(kv...)}
+}
+
+// localized words p in lang: title by type, detail and reasons by their IDs. What the
+// catalog lacks keeps the English the problem carries, else shows its ID.
+func (p Problem) localized(lang string) Problem {
+	if t, ok := messages.text(lang, sectionTitle, strings.TrimPrefix(p.Type, problemURN), nil); ok {
+		p.Title = t
 	}
 	if p.Title == "" {
 		p.Title = http.StatusText(p.Status)
 	}
+	if t, ok := messages.text(lang, sectionDetail, p.detailID, p.detailParams); ok {
+		p.Detail = t
+	} else if p.Detail == "" {
+		p.Detail = p.detailID
+	}
+	if len(p.Errors) > 0 {
+		errs := make([]job.FieldError, len(p.Errors))
+		for i, f := range p.Errors {
+			if t, ok := messages.text(lang, sectionReason, f.Code, f.Params); ok {
+				f.Reason = t
+			} else if f.Reason == "" {
+				f.Reason = f.Code
+			}
+			errs[i] = f
+		}
+		p.Errors = errs
+	}
+	return p
+}
+
+// writeProblem answers the request with p in the client's language and stops the
+// handler chain. A 503 carries Retry-After, as every 503 here means "try the same
+// request again later".
+func writeProblem(c *gin.Context, p Problem) {
+	if p.Type == "" {
+		p.Type = "about:blank"
+	}
+	lang := requestLanguage(c)
+	p = p.localized(lang)
+	c.Header("Content-Language", lang)
 	if p.Status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}
@@ -106,41 +165,42 @@ func bodyProblem(err error) Problem {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return problem(http.StatusRequestEntityTooLarge, ProblemTooLarge,
-			fmt.Sprintf("the body is larger than %d bytes", tooLarge.Limit))
+		return problem(http.StatusRequestEntityTooLarge, ProblemTooLarge, "body_too_large").
+			with("limit", strconv.FormatInt(tooLarge.Limit, 10))
 	case errors.As(err, &syntax):
-		return problem(http.StatusBadRequest, ProblemBadRequest,
-			fmt.Sprintf("the body is not valid JSON: %v (at byte %d)", syntax, syntax.Offset))
+		return problem(http.StatusBadRequest, ProblemBadRequest, "body_not_json").
+			with("offset", strconv.FormatInt(syntax.Offset, 10))
 	case errors.As(err, &typ):
 		name := typ.Field
 		if name == "" {
 			name = "body"
 		}
-		return problem(http.StatusBadRequest, ProblemBadRequest, "the body has a value of the wrong type",
-			field(name, fmt.Sprintf("must be %s, got JSON %s", jsonType(typ.Type.Kind().String()), typ.Value)))
+		return problem(http.StatusBadRequest, ProblemBadRequest, "body_wrong_type", wrongType(name, typ.Type.Kind(), typ.Value))
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return problem(http.StatusBadRequest, ProblemBadRequest, "the body is not valid JSON: it ends early")
+		return problem(http.StatusBadRequest, ProblemBadRequest, "body_ends_early")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return problem(http.StatusBadRequest, ProblemBadRequest, "the body has an unknown field",
-			field(name, "is not a field of this request"))
+		return problem(http.StatusBadRequest, ProblemBadRequest, "body_unknown_field",
+			field(name, "unknown_field"))
 	}
-	return problem(http.StatusBadRequest, ProblemBadRequest, "the body is not acceptable: "+err.Error())
+	return problem(http.StatusBadRequest, ProblemBadRequest, "body_not_acceptable").with("error", err.Error())
 }
 
-// jsonType names a Go kind as the JSON type a client would send.
-func jsonType(kind string) string {
+// wrongType is the field problem of a value that is not of the Go kind a request field
+// has, named by the JSON type a client should send; got is the JSON type it sent.
+func wrongType(name string, kind reflect.Kind, got string) job.FieldError {
 	switch kind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "true or false"
-	case "map", "struct":
-		return "an object"
-	case "slice", "array":
-		return "a list"
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
-		return "a number"
+	case reflect.Bool:
+		return field(name, "not_true_false", "got", got)
+	case reflect.Map, reflect.Struct:
+		return field(name, "not_an_object", "got", got)
+	case reflect.Slice, reflect.Array:
+		return field(name, "not_a_list", "got", got)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return field(name, "not_a_number", "got", got)
+	case reflect.String:
+		return field(name, "not_a_string", "got", got)
 	}
-	return "a " + kind
+	return field(name, "wrong_type", "got", got)
 }

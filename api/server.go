@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
+	"github.com/jobmanager/jobmanager/auth"
 	"github.com/jobmanager/jobmanager/job"
 	"github.com/jobmanager/jobmanager/store"
 )
@@ -29,11 +31,6 @@ const (
 	// HeaderIdempotencyKey is required on every state-changing request; a retry with
 	// the same key is applied once and answers the same.
 	HeaderIdempotencyKey = "Idempotency-Key"
-	// HeaderStaffID and HeaderCustomerID name the acting staff user and customer. They
-	// are the placeholder until authentication lands: then the actor comes from the
-	// verified session, and these headers go away.
-	HeaderStaffID    = "X-Staff-ID"
-	HeaderCustomerID = "X-Customer-ID"
 )
 
 // maxIdempotencyKeyLen keeps update IDs (update name + key) short; clients send UUIDs.
@@ -53,19 +50,29 @@ type Deps struct {
 	// is shorter than UpdateTimeout because the staff page shows the read model without
 	// the view rather than keep a person waiting.
 	QueryTimeout time.Duration
+	// Auth configures sessions and login throttling (package auth); its Deny is the
+	// API's own.
+	Auth auth.Options
+	// Mailer sends password reset links; nil logs them (auth.LogMailer), for development.
+	Mailer auth.Mailer
+	// PublicURL is where customers reach the web pages (scheme and host, no trailing
+	// slash), for links in e-mails. Empty makes the links relative, which mails cannot use.
+	PublicURL string
 }
 
 type server struct {
-	store    *store.Store
-	temporal client.Client
-	log      *slog.Logger
-	timeout  time.Duration
-	qtimeout time.Duration
+	store     *store.Store
+	temporal  client.Client
+	log       *slog.Logger
+	timeout   time.Duration
+	qtimeout  time.Duration
+	auth      auth.Options
+	mailer    auth.Mailer
+	publicURL string
 }
 
 // Keys of values the middleware hands to handlers.
 const (
-	ctxActor          = "jobmanager.actor"
 	ctxIdempotencyKey = "jobmanager.idempotency_key"
 )
 
@@ -89,6 +96,11 @@ func New(deps Deps) *gin.Engine {
 	if s.qtimeout <= 0 {
 		s.qtimeout = min(DefaultQueryTimeout, s.timeout)
 	}
+	s.auth, s.mailer, s.publicURL = deps.Auth, deps.Mailer, strings.TrimRight(deps.PublicURL, "/")
+	s.auth.Deny = s.denied
+	if s.mailer == nil {
+		s.mailer = auth.LogMailer{Logger: s.log}
+	}
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -96,17 +108,18 @@ func New(deps Deps) *gin.Engine {
 	_ = r.SetTrustedProxies(nil)
 	r.Use(s.logRequests, gin.CustomRecovery(s.recovered))
 	r.NoRoute(func(c *gin.Context) {
-		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, "no such resource: "+c.Request.URL.Path))
+		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, "no_route").with("path", c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {
-		writeProblem(c, problem(http.StatusMethodNotAllowed, ProblemBadRequest, c.Request.Method+" is not allowed here"))
+		writeProblem(c, problem(http.StatusMethodNotAllowed, ProblemNoMethod, "method_not_allowed").with("method", c.Request.Method))
 	})
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
+	r.GET("/api/v1/openapi.yaml", serveOpenAPI)
 
-	dealer := r.Group("/api/v1/dealers/:dealer")
-	staff := dealer.Group("", s.staffActor)
+	dealer := r.Group("/api/v1/dealers/:dealer", auth.Middleware(deps.Store, s.auth))
+	staff := dealer.Group("", auth.RequireStaffOrIntegration())
 	staff.POST("/jobs", s.requireIdempotencyKey, s.createJob)
 	staff.GET("/jobs", s.listJobs)
 	staff.GET("/jobs/:number", s.getJob)
@@ -115,9 +128,12 @@ func New(deps Deps) *gin.Engine {
 	staff.POST("/jobs/:number/status", s.requireIdempotencyKey, s.setStatus)
 	staff.POST("/jobs/:number/assign", s.requireIdempotencyKey, s.assign)
 
-	customer := dealer.Group("/jobs/:number/customer", s.customerActor)
+	customer := dealer.Group("/jobs/:number/customer", auth.RequireCustomer())
 	customer.POST("/submit", s.requireIdempotencyKey, s.submit)
 	customer.GET("/view", s.customerView)
+
+	s.adminRoutes(dealer)
+	s.authRoutes(dealer)
 	return r
 }
 
@@ -145,6 +161,7 @@ func Run(ctx context.Context, addr string, deps Deps) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
+	go auth.PurgeLoop(ctx, deps.Store, time.Hour, deps.Logger)
 	if deps.Logger != nil {
 		deps.Logger.Info("api listening", "addr", addr)
 	}
@@ -171,68 +188,48 @@ func (s *server) ready(c *gin.Context) {
 	defer cancel()
 	var failed []job.FieldError
 	if err := s.store.Pool().Ping(ctx); err != nil {
-		failed = append(failed, field("postgres", err.Error()))
+		failed = append(failed, field("postgres", "dependency_down", "error", err.Error()))
 	}
 	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		failed = append(failed, field("temporal", err.Error()))
+		failed = append(failed, field("temporal", "dependency_down", "error", err.Error()))
 	}
 	if len(failed) > 0 {
 		s.log.Warn("not ready", "problems", failed)
-		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, "a dependency is not available", failed...))
+		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, "not_ready", failed...))
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ok", "postgres": "ok", "temporal": "ok"})
 }
 
-// staffActor takes the staff user from X-Staff-ID (the placeholder until
-// authentication lands).
-func (s *server) staffActor(c *gin.Context) {
-	id := strings.TrimSpace(c.GetHeader(HeaderStaffID))
-	if id == "" {
-		writeProblem(c, problem(http.StatusUnauthorized, ProblemUnauthorized,
-			"staff requests need the "+HeaderStaffID+" header", field(HeaderStaffID, "is required")))
-		return
-	}
-	c.Set(ctxActor, job.Actor{Side: job.Staff, ID: id})
-}
-
-// customerActor takes the customer from X-Customer-ID (the placeholder until customer
-// sessions land). Handlers check that it is the job's customer.
-func (s *server) customerActor(c *gin.Context) {
-	id := strings.TrimSpace(c.GetHeader(HeaderCustomerID))
-	if id == "" {
-		writeProblem(c, problem(http.StatusUnauthorized, ProblemUnauthorized,
-			"customer requests need the "+HeaderCustomerID+" header", field(HeaderCustomerID, "is required")))
-		return
-	}
-	c.Set(ctxActor, job.Actor{Side: job.Customer, ID: id})
-}
-
-func actor(c *gin.Context) job.Actor {
-	a, _ := c.Get(ctxActor)
-	out, _ := a.(job.Actor)
-	return out
-}
-
 // requireIdempotencyKey makes every state-changing request name itself, so that a
-// retry after a lost answer or a 503 cannot apply the change twice.
+// retry after a lost answer or a 503 cannot apply the change twice. It only checks
+// the header: routes whose handler makes the key count themselves (workflow updates
+// use it as update ID, job creation stores it with the number) use it alone; every
+// other state-changing route uses idempotent, which checks the header the same way.
 func (s *server) requireIdempotencyKey(c *gin.Context) {
+	if key, ok := checkIdempotencyKey(c); ok {
+		c.Set(ctxIdempotencyKey, key)
+	}
+}
+
+// checkIdempotencyKey reads the Idempotency-Key header; when it is missing or
+// malformed, it answers 400 naming the header and returns false.
+func checkIdempotencyKey(c *gin.Context) (string, bool) {
 	key := strings.TrimSpace(c.GetHeader(HeaderIdempotencyKey))
-	reason := ""
+	var bad job.FieldError
 	switch {
 	case key == "":
-		reason = "is required on every state-changing request"
+		bad = field(HeaderIdempotencyKey, "required")
 	case len(key) > maxIdempotencyKeyLen:
-		reason = fmt.Sprintf("is longer than %d characters", maxIdempotencyKeyLen)
+		bad = field(HeaderIdempotencyKey, "too_long", "max", strconv.Itoa(maxIdempotencyKeyLen))
 	case strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r == 0x7f }):
-		reason = "must be printable without spaces"
+		bad = field(HeaderIdempotencyKey, "not_printable")
+	default:
+		return key, true
 	}
-	if reason != "" {
-		writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest,
-			"the "+HeaderIdempotencyKey+" header "+reason, field(HeaderIdempotencyKey, reason)))
-		return
-	}
-	c.Set(ctxIdempotencyKey, key)
+	writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest, "idempotency_key_invalid", bad).
+		with("header", HeaderIdempotencyKey))
+	return "", false
 }
 
 func idempotencyKey(c *gin.Context) string { return c.GetString(ctxIdempotencyKey) }
@@ -261,12 +258,12 @@ func (s *server) logRequests(c *gin.Context) {
 
 func (s *server) recovered(c *gin.Context, err any) {
 	s.log.Error("panic in handler", "path", c.Request.URL.Path, "panic", err)
-	writeProblem(c, problem(http.StatusInternalServerError, ProblemInternal, "internal error"))
+	writeProblem(c, problem(http.StatusInternalServerError, ProblemInternal, "internal_error"))
 }
 
 // internal answers 500 for an error the client cannot act on; the details go to the log
 // only, as they may name internals.
 func internal(c *gin.Context, err error) {
 	_ = c.Error(err)
-	writeProblem(c, problem(http.StatusInternalServerError, ProblemInternal, "internal error"))
+	writeProblem(c, problem(http.StatusInternalServerError, ProblemInternal, "internal_error"))
 }

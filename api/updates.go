@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/jobmanager/jobmanager/auth"
 	"github.com/jobmanager/jobmanager/job"
 )
 
@@ -55,8 +56,7 @@ func (s *server) submit(c *gin.Context) {
 		return
 	}
 	if b.Phase == "" {
-		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid,
-			"a submit names the phase its form was shown for", field("phase", "is required")))
+		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "submit_without_phase", field("phase", "required")))
 		return
 	}
 	if b.Values == nil {
@@ -73,7 +73,7 @@ func (s *server) setStatus(c *gin.Context) {
 		return
 	}
 	if b.Status == "" {
-		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "no status given", field("status", "is required")))
+		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "status_missing", field("status", "required")))
 		return
 	}
 	s.runUpdate(c, job.UpdateSetStatus, func(key string, a job.Actor) any {
@@ -119,7 +119,7 @@ func (s *server) runUpdate(c *gin.Context, name string, build func(key string, a
 		WorkflowID:   job.WorkflowID(row.Dealer, row.Number),
 		UpdateID:     key,
 		UpdateName:   name,
-		Args:         []any{build(key, actor(c))},
+		Args:         []any{build(key, auth.From(c).Actor())},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	var res job.Result
@@ -148,9 +148,8 @@ func (s *server) updateFailed(c *gin.Context, row job.Row, name string, err erro
 		}
 	}
 	if unavailable(err) {
-		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, fmt.Sprintf(
-			"the job did not answer within %s; repeat the request with the same %s: it is applied once",
-			s.timeout, HeaderIdempotencyKey)))
+		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, "update_timeout").
+			with("timeout", s.timeout.String(), "header", HeaderIdempotencyKey))
 		return
 	}
 	var notFound *serviceerror.NotFound
@@ -162,8 +161,7 @@ func (s *server) updateFailed(c *gin.Context, row job.Row, name string, err erro
 			s.answerEnded(c, row, name+"/"+idempotencyKey(c))
 			return
 		}
-		writeProblem(c, problem(http.StatusConflict, ProblemConflict,
-			"the job's workflow is not running; repeat the create request with its "+HeaderIdempotencyKey+" to start it"))
+		writeProblem(c, problem(http.StatusConflict, ProblemConflict, "workflow_not_running").with("header", HeaderIdempotencyKey))
 		return
 	}
 	internal(c, err)
@@ -202,28 +200,33 @@ func (s *server) answerEnded(c *gin.Context, row job.Row, key string) {
 }
 
 func endedProblem(row job.Row) Problem {
-	reason := fmt.Sprintf("job is %s", row.Status)
-	return problem(http.StatusConflict, ProblemJobEnded, reason, field("status", reason))
+	status := string(row.Status)
+	return problem(http.StatusConflict, ProblemJobEnded, "job_ended", field("status", "job_ended", "status", status)).
+		with("status", status)
 }
 
 // rejectionProblem turns the workflow's rejection into a problem; the codes are the
-// contract in package job.
+// contract in package job. The workflow names its message and field problems by codes
+// of the catalog; its English texts stand in for codes the catalog lacks.
 func rejectionProblem(rej job.Rejection, row job.Row) Problem {
+	p := Problem{Detail: rej.Message, Errors: rej.Fields, detailID: rej.MessageCode, detailParams: rej.MessageParams}
 	switch rej.Code {
 	case job.CodeInvalid:
-		return problem(http.StatusUnprocessableEntity, ProblemInvalid, rej.Message, rej.Fields...)
+		p.Status, p.Type = http.StatusUnprocessableEntity, ProblemInvalid
 	case job.CodeConflict:
-		return problem(http.StatusConflict, ProblemConflict, rej.Message, rej.Fields...)
+		p.Status, p.Type = http.StatusConflict, ProblemConflict
 	case job.CodeEnded:
-		p := problem(http.StatusConflict, ProblemJobEnded, rej.Message, rej.Fields...)
+		p.Status, p.Type = http.StatusConflict, ProblemJobEnded
 		if len(p.Errors) == 0 {
-			p.Errors = []job.FieldError{field("status", rej.Message)}
+			status := rej.MessageParams["status"]
+			p.Errors = []job.FieldError{field("status", "job_ended", "status", status)}
 		}
-		return p
 	case job.CodeForbidden:
-		return problem(http.StatusForbidden, ProblemForbidden, rej.Message, rej.Fields...)
+		p.Status, p.Type = http.StatusForbidden, ProblemForbidden
+	default:
+		// A code this API does not know yet: the request was refused, so say so.
+		return problem(http.StatusUnprocessableEntity, ProblemInvalid, "job_refused", rej.Fields...).
+			with("job", job.WorkflowID(row.Dealer, row.Number), "code", rej.Code, "message", rej.Message)
 	}
-	// A code this API does not know yet: the request was refused, so say so.
-	return problem(http.StatusUnprocessableEntity, ProblemInvalid,
-		fmt.Sprintf("job %s refused the request (%s): %s", job.WorkflowID(row.Dealer, row.Number), rej.Code, rej.Message), rej.Fields...)
+	return p
 }

@@ -467,7 +467,7 @@ func (e *engine) planStatus(req job.StatusRequest) error {
 			code, reason = "invalid_date", fmt.Sprintf("%q is not a date like 2026-11-27", req.SoldOn)
 		}
 		if code != "" {
-			rej := reject(job.CodeInvalid, code, "invalid sale date")
+			rej := reject(job.CodeInvalid, "sold_on_invalid", "invalid sale date")
 			rej.Fields = []job.FieldError{job.NewFieldError("sold_on", code, reason, "sold_on", req.SoldOn)}
 			return rej
 		}

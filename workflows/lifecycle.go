@@ -32,11 +32,11 @@ func (e *engine) planLink(req job.LinkCustomerRequest) error {
 		return err
 	}
 	if req.CustomerID == "" {
-		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "invalid", Message: "no customer to link",
+		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "customer_link_invalid", Message: "no customer to link",
 			Fields: []job.FieldError{job.NewFieldError("customer_id", "required", "is required")}}
 	}
 	if cur, _ := e.customer(); cur != "" && cur != req.CustomerID {
-		return &job.Rejection{Code: job.CodeConflict, MessageCode: "conflict", Message: "the job belongs to another customer",
+		return &job.Rejection{Code: job.CodeConflict, MessageCode: "link_conflict", Message: "the job belongs to another customer",
 			Fields: []job.FieldError{job.NewFieldError("customer_id", "other_customer", "the job belongs to another customer")}}
 	}
 	return nil
@@ -63,24 +63,27 @@ func (e *engine) planMigrate(req job.MigrateRequest) error {
 		return err
 	}
 	cur := e.ref()
-	bad := func(field, code, reason string) error {
-		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "invalid", Message: "cannot move the job to that version",
-			Fields: []job.FieldError{job.NewFieldError(field, code, reason)}}
+	bad := func(field, code, reason string, params ...string) error {
+		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "migrate_invalid", Message: "cannot move the job to that version",
+			Fields: []job.FieldError{job.NewFieldError(field, code, reason, params...)}}
 	}
 	switch {
 	case req.Ref.Workflow != cur.Workflow:
-		return bad("ref.workflow", "other_workflow", fmt.Sprintf("the job follows workflow %q, not %q", cur.Workflow, req.Ref.Workflow))
+		return bad("ref.workflow", "other_workflow", fmt.Sprintf("the job follows workflow %q, not %q", cur.Workflow, req.Ref.Workflow),
+			"current", cur.Workflow, "given", req.Ref.Workflow)
 	case req.Ref.Version <= cur.Version:
-		return bad("ref.version", "not_newer", fmt.Sprintf("version %d is not newer than the job's version %d", req.Ref.Version, cur.Version))
+		return bad("ref.version", "not_newer", fmt.Sprintf("version %d is not newer than the job's version %d", req.Ref.Version, cur.Version),
+			"current", fmt.Sprint(cur.Version), "given", fmt.Sprint(req.Ref.Version))
 	}
 	if ps := req.Definition.Validate(); len(ps) > 0 {
-		return bad("definition", "invalid_definition", ps.Error())
+		return bad("definition", "invalid_definition", ps.Error(), "error", ps.Error())
 	}
 	if h, err := req.Definition.Hash(); err != nil || h != req.Ref.Hash {
 		return bad("ref.hash", "hash_mismatch", "the definition does not match the version's hash")
 	}
 	if req.Definition.PhaseIndex(e.st.Phase) < 0 {
-		return bad("definition", "phase_missing", fmt.Sprintf("version %d has no phase %q, the job's current phase", req.Ref.Version, e.st.Phase))
+		return bad("definition", "phase_missing", fmt.Sprintf("version %d has no phase %q, the job's current phase", req.Ref.Version, e.st.Phase),
+			"version", fmt.Sprint(req.Ref.Version), "phase", e.st.Phase)
 	}
 	return nil
 }

@@ -91,7 +91,10 @@ func runDev(ctx context.Context, args []string) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return workers.Run(gctx, c, workers.Deps{Store: st, Logger: logger}) })
-	g.Go(func() error { return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger}) })
+	// No mailer yet: password reset links go to the log.
+	g.Go(func() error {
+		return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, PublicURL: "http://" + *addr})
+	})
 	g.Go(func() error {
 		select {
 		case <-gctx.Done():
@@ -102,11 +105,15 @@ Jobmanager is running. Ctrl-C stops everything.
   API          http://%[1]s/api/v1/dealers/%[2]s/jobs   (health: http://%[1]s/healthz)
   Temporal UI  %[3]s
   PostgreSQL   %[4]s
-  Demo dealer  %[2]s, staff logins %[5]s and %[6]s, password %[7]q
-               (until login lands, send the staff ID as X-Staff-ID; see README)%[8]s
+  Demo dealer  %[2]s, staff logins %[5]s (owner) and %[6]s (sales),
+               customer login %[11]s, each with password %[7]q%[8]s
                customer %[9]s  id %[10]s
+  Log in       curl -c staff.jar -H Content-Type:application/json \
+                 -d '{"email":"%[5]s","password":"%[7]s"}' http://%[1]s/api/v1/dealers/%[2]s/staff/login
+               curl -b staff.jar http://%[1]s/api/v1/dealers/%[2]s/jobs
+               (customers alike: .../customer/login with their own cookie jar; see README)
 
-`, *addr, demoDealer, uiURL, redact(dbURL), demoStaff[0].Email, demoStaff[1].Email, demoPassword, stock, customer.Name, customer.ID)
+`, *addr, demoDealer, uiURL, redact(dbURL), demoStaff[0].Email, demoStaff[1].Email, demoPassword, stock, customer.Name, customer.ID, customer.Email)
 		}
 		return nil
 	})

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/jobmanager/jobmanager/api"
+	"github.com/jobmanager/jobmanager/auth"
 	"github.com/jobmanager/jobmanager/store"
 	"github.com/jobmanager/jobmanager/temporalclient"
 	"github.com/jobmanager/jobmanager/workers"
@@ -79,6 +80,9 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	addr := fs.String("addr", envOr("API_ADDR", "127.0.0.1:8080"), "listen address (API_ADDR)")
 	timeout := fs.Duration("update-timeout", 10*time.Second, "how long a request waits for the worker before 503")
+	publicURL := fs.String("public-url", os.Getenv("PUBLIC_URL"), "where customers reach the web pages, for links in e-mails (PUBLIC_URL)")
+	secureCookies := fs.Bool("secure-cookies", os.Getenv("SECURE_COOKIES") == "1",
+		"mark session cookies Secure on plain HTTP, behind a TLS-terminating proxy (SECURE_COOKIES=1)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("api flags: %w", err)
 	}
@@ -87,7 +91,14 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 		return err
 	}
 	defer closeAll()
-	return api.Run(ctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, UpdateTimeout: *timeout})
+	if *publicURL == "" {
+		*publicURL = "http://" + *addr
+		logger.Warn("PUBLIC_URL is not set: links in e-mails point to the listen address", "url", *publicURL)
+	}
+	return api.Run(ctx, *addr, api.Deps{
+		Store: st, Temporal: c, Logger: logger, UpdateTimeout: *timeout,
+		PublicURL: *publicURL, Auth: auth.Options{SecureCookies: *secureCookies},
+	})
 }
 
 func envOr(key, def string) string {

@@ -63,7 +63,8 @@ func seedDemo(ctx context.Context, st *store.Store, logger *slog.Logger) (create
 	}
 	c := demoCustomer
 	c.Dealer = demoDealer
-	if _, err := st.CreateCustomer(ctx, c); err != nil {
+	// An account, so the demo customer can log in with the demo password.
+	if _, err := st.CreateCustomerAccount(ctx, c, string(hash)); err != nil {
 		return false, fmt.Errorf("create demo customer: %w", err)
 	}
 	for _, key := range []string{definitions.StandardMaster, definitions.StandardBasic} {

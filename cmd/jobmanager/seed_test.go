@@ -1,0 +1,38 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobmanager/jobmanager/api"
+	"github.com/jobmanager/jobmanager/store/pgtest"
+)
+
+// The logins the dev banner prints work with the login routes.
+func TestDemoLogins(t *testing.T) {
+	st := pgtest.New(t)
+	created, err := seedDemo(context.Background(), st, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	require.True(t, created)
+	srv := httptest.NewServer(api.New(api.Deps{Store: st}))
+	defer srv.Close()
+	login := func(path, email string) int {
+		body, err := json.Marshal(api.LoginBody{Email: email, Password: demoPassword})
+		require.NoError(t, err)
+		res, err := http.Post(srv.URL+"/api/v1/dealers/"+demoDealer+path, "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for _, u := range demoStaff {
+		require.Equal(t, http.StatusOK, login("/staff/login", u.Email), u.Email)
+	}
+	require.Equal(t, http.StatusOK, login("/customer/login", demoCustomer.Email))
+}
