@@ -98,9 +98,25 @@ func (s *server) createJob(c *gin.Context) {
 	}
 
 	ref := definitions.Ref{Workflow: version.Workflow, Version: version.Number, Hash: version.Hash}
+	in := workflows.StartInput{
+		Dealer: dealer.ID, Ref: ref, Definition: version.Definition, Source: req.Source,
+		Vehicle: vehicle, CustomerID: req.CustomerID, Salesperson: dealer.DefaultSalesperson,
+		Values: req.Values, Actor: auth.From(c).Actor(),
+	}
+	// The row is complete from the start (first phase and turn as the workflow will
+	// compute them), so a list or detail read before the first projection shows the job
+	// as it is, not half empty.
+	_, first, err := workflows.StartAttributes(in)
+	if err != nil {
+		internal(c, err)
+		return
+	}
 	row := job.Row{
-		Status: job.StatusOpen, VehicleID: vehicle.ID, CustomerID: req.CustomerID,
+		Phase: first.Phase, Status: first.Status, Turn: first.Turn, VehicleID: vehicle.ID, CustomerID: req.CustomerID,
 		Salesperson: dealer.DefaultSalesperson, Location: vehicle.Location, Source: req.Source, Definition: ref,
+	}
+	if i := version.Definition.PhaseIndex(first.Phase); i >= 0 {
+		row.PhaseName = version.Definition.Phases[i].Name
 	}
 	number, created, err := s.store.AllocateJob(ctx, dealer.ID, idempotencyKey(c), fingerprint(req), row)
 	if errors.Is(err, store.ErrKeyReused) {
@@ -111,11 +127,7 @@ func (s *server) createJob(c *gin.Context) {
 		internal(c, err)
 		return
 	}
-	in := workflows.StartInput{
-		Dealer: dealer.ID, Number: number, Ref: ref, Definition: version.Definition, Source: req.Source,
-		Vehicle: vehicle, CustomerID: req.CustomerID, Salesperson: dealer.DefaultSalesperson,
-		Values: req.Values, Actor: auth.From(c).Actor(),
-	}
+	in.Number = number
 	if err := s.startWorkflow(ctx, in, vehicle.Number, created); err != nil {
 		s.startFailed(c, err)
 		return
