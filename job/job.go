@@ -180,6 +180,12 @@ type PaymentReceived struct {
 	Key         string `json:"key"`
 	AmountCents int64  `json:"amount_cents"`
 	Reference   string `json:"reference,omitempty"`
+	// PaidCents and RemainingCents are the provider's totals after this payment, and
+	// Status its order status (open, received, paid, closed), when it says so; without
+	// them the job adds AmountCents up itself.
+	PaidCents      int64  `json:"paid_cents,omitempty"`
+	RemainingCents int64  `json:"remaining_cents,omitempty"`
+	Status         string `json:"status,omitempty"`
 }
 
 // Result is the answer to an update: the job's state after it.
@@ -434,4 +440,25 @@ type MigrateRequest struct {
 	Actor      Actor                  `json:"actor"`
 	Ref        definitions.Ref        `json:"ref"`
 	Definition definitions.Definition `json:"definition"`
+}
+
+// UpdateGenerateDocument renders a document store field's template and stores a new
+// version of it (staff).
+const UpdateGenerateDocument = "generate-document"
+
+// Audit actions of side effects.
+const (
+	ActionDocument     = "document_stored"
+	ActionMessage      = "message"
+	ActionPaymentOrder = "payment_order"
+	ActionEffectFailed = "side_effect_failed"
+)
+
+// GenerateDocumentRequest asks for a new version of a document store field; an empty
+// Template means the field's first.
+type GenerateDocumentRequest struct {
+	RequestKey string `json:"request_key"`
+	Actor      Actor  `json:"actor"`
+	Field      string `json:"field"`
+	Template   string `json:"template,omitempty"`
 }

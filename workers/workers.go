@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -23,11 +24,23 @@ import (
 type Deps struct {
 	Store  *store.Store
 	Logger *slog.Logger
-	// Side effects; each is registered only when set, so a worker without e-mail,
-	// SMS or bezahl.de settings still runs jobs that do not need them.
+	// Side effects. One left nil is registered as "not configured": its activity fails
+	// at once and for good, so the job records the failure in its history (staff see
+	// it) and goes on, instead of waiting for a worker that can send.
 	Documents *documents.Service
 	Messages  *messages.Service
 	Payments  *bezahl.Activities
+}
+
+// ErrTypeNotConfigured is the error type of a side effect this worker has no settings
+// for.
+const ErrTypeNotConfigured = "SideEffectNotConfigured"
+
+func notConfigured[Q, R any](what string) func(context.Context, Q) (R, error) {
+	return func(context.Context, Q) (R, error) {
+		var zero R
+		return zero, temporal.NewNonRetryableApplicationError(what+" is not configured on this worker", ErrTypeNotConfigured, nil)
+	}
 }
 
 // Register registers the job workflow and its activities under their contract names.
@@ -35,16 +48,25 @@ func Register(r worker.Registry, deps Deps) {
 	r.RegisterWorkflowWithOptions(workflows.JobWorkflow, workflow.RegisterOptions{Name: job.WorkflowType})
 	projector := &activities.Projector{Store: deps.Store}
 	r.RegisterActivityWithOptions(projector.ProjectJob, activity.RegisterOptions{Name: job.ActivityProject})
+	register := func(fn any, name string) { r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 	if d := deps.Documents; d != nil {
-		r.RegisterActivityWithOptions(d.RenderAndStore, activity.RegisterOptions{Name: documents.ActivityRenderAndStore})
+		register(d.RenderAndStore, documents.ActivityRenderAndStore)
+	} else {
+		register(notConfigured[documents.DocumentRequest, documents.DocumentRef]("document storage"), documents.ActivityRenderAndStore)
 	}
 	if m := deps.Messages; m != nil {
-		r.RegisterActivityWithOptions(m.PrepareMessages, activity.RegisterOptions{Name: messages.ActivityPrepare})
-		r.RegisterActivityWithOptions(m.SendMessage, activity.RegisterOptions{Name: messages.ActivitySend})
+		register(m.PrepareMessages, messages.ActivityPrepare)
+		register(m.SendMessage, messages.ActivitySend)
+	} else {
+		register(notConfigured[messages.PrepareRequest, []messages.Outcome]("sending messages"), messages.ActivityPrepare)
+		register(notConfigured[store.OutboxKey, messages.Outcome]("sending messages"), messages.ActivitySend)
 	}
 	if p := deps.Payments; p != nil {
-		r.RegisterActivityWithOptions(p.CreatePaymentOrder, activity.RegisterOptions{Name: bezahl.ActivityCreateOrder})
-		r.RegisterActivityWithOptions(p.GetPaymentOrder, activity.RegisterOptions{Name: bezahl.ActivityGetOrder})
+		register(p.CreatePaymentOrder, bezahl.ActivityCreateOrder)
+		register(p.GetPaymentOrder, bezahl.ActivityGetOrder)
+	} else {
+		register(notConfigured[bezahl.PaymentRequest, bezahl.PaymentOrder]("bezahl.de"), bezahl.ActivityCreateOrder)
+		register(notConfigured[string, bezahl.PaymentOrder]("bezahl.de"), bezahl.ActivityGetOrder)
 	}
 }
 

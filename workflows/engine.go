@@ -22,6 +22,15 @@ type engine struct {
 	def     *definitions.Definition
 	st      *State
 	pending []job.AuditEntry
+	// activations are the phase activations not yet handed to side effects.
+	activations []activation
+}
+
+// activation is one phase activation and the message templates it sends.
+type activation struct {
+	Seq      int64
+	Phase    string
+	Messages []string
 }
 
 func newEngine(in StartInput) *engine {
@@ -238,6 +247,11 @@ func (e *engine) enter(now time.Time, actor job.Actor, target string, skipped []
 		before = nil
 	}
 	e.record(now, actor, job.ActionActivate, target, before, after)
+	act := activation{Seq: e.st.Seq, Phase: target}
+	for _, m := range e.dueMessages(e.phase(target)) {
+		act.Messages = append(act.Messages, m.(string))
+	}
+	e.activations = append(e.activations, act)
 }
 
 // turnOnEntry is the phase's turn, else the customer's when their view asks them to
@@ -527,18 +541,55 @@ func (e *engine) assign(now time.Time, req job.AssignRequest) error {
 // payment records a payment; payment fields show "paid" and it is the staff's turn to
 // check it and go on.
 func (e *engine) payment(now time.Time, p job.PaymentReceived) {
-	e.st.PaidCents += p.AmountCents
-	for _, f := range e.def.Fields {
-		if f.Type == definitions.TypePayment {
-			e.st.Values[f.Key] = "paid"
-		}
+	if p.PaidCents > 0 {
+		e.st.PaidCents = p.PaidCents
+	} else {
+		e.st.PaidCents += p.AmountCents
 	}
+	status := "paid"
+	after := map[string]any{"key": p.Key, "amount_cents": p.AmountCents, "paid_cents": e.st.PaidCents, "reference": p.Reference}
+	if pay := e.st.Payment; pay != nil {
+		pay.PaidCents = e.st.PaidCents
+		// The provider's own totals win; a bare amount (a payment reported another
+		// way) is added up against the order's price.
+		if p.Status != "" || p.PaidCents > 0 {
+			pay.RemainingCents, pay.Status = p.RemainingCents, p.Status
+		} else {
+			pay.RemainingCents = max(pay.PriceCents-e.st.PaidCents, 0)
+			pay.Status = ""
+		}
+		if pay.Status == "" {
+			pay.Status = "received"
+			if pay.RemainingCents == 0 {
+				pay.Status = "paid"
+			}
+		}
+		after["remaining_cents"] = pay.RemainingCents
+		status = pay.Status
+	}
+	e.setPaymentValues(status)
 	if !e.st.Status.Ended() {
 		e.st.Turn = definitions.TurnStaff
 	}
-	e.record(now, job.Actor{Side: "provider", ID: "payment"}, job.ActionPayment, e.st.Phase, nil, map[string]any{
-		"key": p.Key, "amount_cents": p.AmountCents, "paid_cents": e.st.PaidCents, "reference": p.Reference,
-	})
+	e.record(now, job.Actor{Side: "provider", ID: "payment"}, job.ActionPayment, e.st.Phase, nil, after)
+}
+
+// setPaymentValues shows the payment's state in every payment field: a plain "paid"
+// before an order exists (a payment reported by hand), else the order's link, status
+// and amounts.
+func (e *engine) setPaymentValues(status string) {
+	var v any = status
+	if pay := e.st.Payment; pay != nil {
+		v = map[string]any{
+			"link": pay.Link, "status": pay.Status,
+			"paid_cents": float64(pay.PaidCents), "remaining_cents": float64(pay.RemainingCents),
+		}
+	}
+	for _, f := range e.def.Fields {
+		if f.Type == definitions.TypePayment {
+			e.st.Values[f.Key] = v
+		}
+	}
 }
 
 func (e *engine) record(now time.Time, actor job.Actor, action, phase string, before, after map[string]any) {

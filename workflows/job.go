@@ -67,6 +67,11 @@ type jobRun struct {
 	updates int
 	signals int
 	attrs   attrValues // as last upserted
+	// effects is true for runs that run side effects (see changeSideEffects); busy
+	// counts side effects in flight, polling says a payment poller runs.
+	effects bool
+	busy    int
+	polling bool
 }
 
 // JobWorkflow is the long-lived workflow of one job. It interprets the definition
@@ -86,12 +91,17 @@ func JobWorkflow(ctx workflow.Context, in StartInput) (job.Final, error) {
 	}
 	// A run continued from this one is not a reopen.
 	r.e.in.Reopen = false
+	r.effects = workflow.GetVersion(ctx, changeSideEffects, workflow.DefaultVersion, 1) >= 1
 	if err := r.register(ctx); err != nil {
 		return job.Final{}, err
 	}
 	r.describe(ctx)
 	if err := r.project(ctx); err != nil {
 		return job.Final{}, err
+	}
+	r.runEffects(ctx)
+	if r.effects {
+		r.startPolling(ctx)
 	}
 	payments := workflow.GetSignalChannel(ctx, job.SignalPaymentReceived)
 	for {
@@ -109,7 +119,7 @@ func JobWorkflow(ctx workflow.Context, in StartInput) (job.Final, error) {
 		}
 		// Let running handlers finish, so no caller loses its answer, then take what
 		// signals arrived meanwhile.
-		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && r.busy == 0 }); err != nil {
 			return job.Final{}, fmt.Errorf("await handlers: %w", err)
 		}
 		if err := r.drainPayments(ctx, payments); err != nil {
@@ -138,7 +148,7 @@ func (r *jobRun) drainPayments(ctx workflow.Context, ch workflow.ReceiveChannel)
 		}
 		r.signals++
 		key := "payment:" + p.Key
-		if _, done := r.e.st.processed(key); done || p.Key == "" || p.AmountCents <= 0 {
+		if _, done := r.e.st.processed(key); done || p.Key == "" || (p.AmountCents <= 0 && p.PaidCents <= 0) {
 			workflow.GetLogger(ctx).Warn("payment signal ignored", "key", p.Key, "amount_cents", p.AmountCents, "duplicate", done)
 			continue
 		}
@@ -184,6 +194,9 @@ func (r *jobRun) register(ctx workflow.Context) error {
 	if err := setUpdate(ctx, r, job.UpdateAssign,
 		func(q job.AssignRequest) (string, job.Actor) { return q.RequestKey, q.Actor },
 		r.e.planAssign, r.e.assign); err != nil {
+		return err
+	}
+	if err := r.registerDocuments(ctx); err != nil {
 		return err
 	}
 	if err := workflow.SetQueryHandler(ctx, job.QueryView, func(q job.ViewRequest) (job.View, error) {
@@ -245,7 +258,11 @@ func asApplicationError(err error) error {
 // commit makes a change visible: search attributes, UI details, and the read model.
 func (r *jobRun) commit(ctx workflow.Context) error {
 	r.describe(ctx)
-	return r.project(ctx)
+	if err := r.project(ctx); err != nil {
+		return err
+	}
+	r.runEffects(ctx)
+	return nil
 }
 
 // describe keeps search attributes and the UI's current details in step with the

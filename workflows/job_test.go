@@ -16,7 +16,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/jobmanager/jobmanager/definitions"
+	"github.com/jobmanager/jobmanager/documents"
 	"github.com/jobmanager/jobmanager/job"
+	"github.com/jobmanager/jobmanager/messages"
+	"github.com/jobmanager/jobmanager/payments/bezahl"
+	"github.com/jobmanager/jobmanager/store"
 )
 
 var (
@@ -44,6 +48,11 @@ type harness struct {
 	env         *testsuite.TestWorkflowEnvironment
 	steps       []func()
 	projections []job.Projection
+	// Side effects the job asked for.
+	sent      []string
+	orders    int
+	documents int
+	polled    func(key string) bezahl.PaymentOrder
 }
 
 func newHarness(t *testing.T) *harness {
@@ -54,6 +63,36 @@ func newHarness(t *testing.T) *harness {
 		h.projections = append(h.projections, p)
 		return nil
 	}, activity.RegisterOptions{Name: job.ActivityProject})
+	// The side-effect activities as their contracts promise; the real ones are tested
+	// in their packages and end to end in the API tests.
+	h.env.RegisterActivityWithOptions(func(_ context.Context, req messages.PrepareRequest) ([]messages.Outcome, error) {
+		var out []messages.Outcome
+		for _, t := range req.Templates {
+			key := store.OutboxKey{Dealer: req.Dealer, Number: req.Number, ActivationSeq: req.ActivationSeq, Template: t.Key}
+			out = append(out, messages.Outcome{Key: key, Channel: string(t.Channel), Status: store.OutboxPending})
+		}
+		return out, nil
+	}, activity.RegisterOptions{Name: messages.ActivityPrepare})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, key store.OutboxKey) (messages.Outcome, error) {
+		h.sent = append(h.sent, key.Template)
+		return messages.Outcome{Key: key, Status: store.OutboxSent, Attempts: 1}, nil
+	}, activity.RegisterOptions{Name: messages.ActivitySend})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, req bezahl.PaymentRequest) (bezahl.PaymentOrder, error) {
+		h.orders++
+		return bezahl.PaymentOrder{Key: bezahl.Key(req.Dealer, req.Number, req.Phase), OrderID: "o1", Link: "https://pay.example/o1",
+			Status: "open", PriceCents: 2_500_000, RemainingCents: 2_500_000}, nil
+	}, activity.RegisterOptions{Name: bezahl.ActivityCreateOrder})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, key string) (bezahl.PaymentOrder, error) {
+		return h.polled(key), nil
+	}, activity.RegisterOptions{Name: bezahl.ActivityGetOrder})
+	h.polled = func(key string) bezahl.PaymentOrder {
+		return bezahl.PaymentOrder{Key: key, OrderID: "o1", Status: "open", PriceCents: 2_500_000, RemainingCents: 2_500_000}
+	}
+	h.env.RegisterActivityWithOptions(func(_ context.Context, req documents.DocumentRequest) (documents.DocumentRef, error) {
+		h.documents++
+		return documents.DocumentRef{ID: fmt.Sprintf("doc-%d", h.documents), Field: req.Field, Version: h.documents, Template: req.Template,
+			Phase: req.Phase, Filename: fmt.Sprintf("%s-%d.pdf", req.Template, h.documents), Created: true}, nil
+	}, activity.RegisterOptions{Name: documents.ActivityRenderAndStore})
 	return h
 }
 
@@ -184,7 +223,8 @@ func TestStandardJourneyWithDelivery(t *testing.T) {
 		require.Equal(t, definitions.TurnStaff, v.Turn, "a payment puts the staff on turn")
 		for _, f := range v.Fields {
 			if f.Key == "bezahlung" {
-				require.Equal(t, "paid", f.Value)
+				require.Equal(t, map[string]any{"link": "https://pay.example/o1", "status": "paid",
+					"paid_cents": 2_500_000.0, "remaining_cents": 0.0}, f.Value, "the payment field shows link and amounts")
 			}
 		}
 	})
@@ -218,7 +258,9 @@ func TestStandardJourneyWithDelivery(t *testing.T) {
 		for _, e := range p.Entries {
 			seq++
 			require.Equal(t, seq, e.Seq, "history is numbered without gaps")
-			actions = append(actions, e.Action+":"+e.Phase)
+			if !sideEffect(e.Action) {
+				actions = append(actions, e.Action+":"+e.Phase)
+			}
 		}
 		require.Equal(t, seq, p.Row.Seq)
 	}
@@ -231,6 +273,9 @@ func TestStandardJourneyWithDelivery(t *testing.T) {
 	last := h.projections[len(h.projections)-1].Row
 	require.Equal(t, job.StatusClosed, last.Status)
 	require.Equal(t, "Feedback", last.PhaseName)
+	require.ElementsMatch(t, []string{"anfrage_eingang", "angebot_bereit", "angebot_sms", "auftrag_bereit", "zahlung_link",
+		"lieferung_termin", "feedback_bitte"}, h.sent, "every activation sends its templates, each once")
+	require.Equal(t, 1, h.orders, "one payment order, when the payment phase is entered")
 }
 
 func TestPickupSkipsDeliveryAndIdempotentRequests(t *testing.T) {
@@ -257,7 +302,9 @@ func TestPickupSkipsDeliveryAndIdempotentRequests(t *testing.T) {
 	var actions []string
 	for _, p := range h.projections {
 		for _, e := range p.Entries {
-			actions = append(actions, e.Action+":"+e.Phase)
+			if !sideEffect(e.Action) {
+				actions = append(actions, e.Action+":"+e.Phase)
+			}
 		}
 	}
 	require.Equal(t, []string{
@@ -311,10 +358,11 @@ func TestContinueAsNewCarriesKeys(t *testing.T) {
 	var next StartInput
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
 	require.NotNil(t, next.Carry)
-	require.Equal(t, int64(maxUpdatesPerRun+2), next.Carry.Seq)
+	firstSeq := next.Carry.Keys[0].Result.Seq
+	require.Equal(t, h.projections[len(h.projections)-1].Row.Seq, next.Carry.Seq)
 	h2 := newHarness(t)
 	h2.update(job.UpdateAssign, job.AssignRequest{RequestKey: "c0", Actor: staff, Location: ptr("again")}, "", func(r job.Result) {
-		require.Equal(t, int64(3), r.Seq, "the repeated request answers what it answered first")
+		require.Equal(t, firstSeq, r.Seq, "the repeated request answers what it answered first")
 	})
 	h2.view(job.Staff, func(v job.View) {
 		require.Equal(t, fmt.Sprint(maxUpdatesPerRun-1), v.Location)
@@ -326,6 +374,12 @@ func TestContinueAsNewCarriesKeys(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// sideEffect tells the entries side effects write, which come when their activities
+// finish rather than in request order.
+func sideEffect(action string) bool {
+	return action == job.ActionMessage || action == job.ActionPaymentOrder || action == job.ActionEffectFailed
+}
 
 func TestStartAttributesNameTheFirstPhaseWithoutPersonalData(t *testing.T) {
 	in := standardInput(t, definitions.StandardMaster)
@@ -387,7 +441,9 @@ func TestLinkCustomerMigrateAndSoldOn(t *testing.T) {
 	var actions []string
 	for _, p := range h.projections {
 		for _, e := range p.Entries {
-			actions = append(actions, e.Action)
+			if !sideEffect(e.Action) {
+				actions = append(actions, e.Action)
+			}
 		}
 	}
 	require.Equal(t, []string{"created", "phase_activated", "customer_linked", "definition_migrated", "status_changed", "status_changed"}, actions)
@@ -420,4 +476,52 @@ func TestReopenStartsFromTheProjectedState(t *testing.T) {
 	first := h2.projections[0].Entries[0]
 	require.Equal(t, job.ActionReopened, first.Action)
 	require.Equal(t, closed.Seq+1, first.Seq, "the history goes on without a gap")
+}
+
+func TestDocumentsAndPaymentPolling(t *testing.T) {
+	h := newHarness(t)
+	in := standardInput(t, definitions.StandardMaster)
+	// The provider reports the order paid when polled; no webhook ever comes.
+	h.polled = func(key string) bezahl.PaymentOrder {
+		return bezahl.PaymentOrder{Key: key, OrderID: "o1", Status: "paid", PriceCents: 2_500_000, PaidCents: 2_500_000}
+	}
+	h.update(job.UpdateActivate, activate("d1", ""), "", nil)
+	h.update(job.UpdateGenerateDocument, job.GenerateDocumentRequest{RequestKey: "d2", Actor: staff, Field: "angebot_dokument"}, "", nil)
+	h.update(job.UpdateGenerateDocument, job.GenerateDocumentRequest{RequestKey: "d2", Actor: staff, Field: "angebot_dokument"}, "", nil)
+	h.update(job.UpdateGenerateDocument, job.GenerateDocumentRequest{RequestKey: "d3", Actor: staff, Field: "angebot_vorschau"}, "stores no document", nil)
+	h.update(job.UpdateGenerateDocument, job.GenerateDocumentRequest{RequestKey: "d4", Actor: staff, Field: "angebot_dokument", Template: "invoice"}, "does not offer", nil)
+	h.update(job.UpdateGenerateDocument, job.GenerateDocumentRequest{RequestKey: "d5", Actor: customer, Field: "angebot_dokument"}, "customer may not", nil)
+	h.view(job.Customer, func(v job.View) {
+		for _, f := range v.Fields {
+			if f.Key == "angebot_dokument" {
+				require.Equal(t, map[string]any{"document_id": "doc-1", "version": 1.0, "filename": "offer-1.pdf"}, f.Value,
+					"the customer sees the stored offer")
+			}
+		}
+	})
+	h.update(job.UpdateActivate, activate("d6", "zahlung"), "", nil)
+	// Ten minutes pass; the poller finds the payment.
+	for range 10 {
+		h.step(func() {})
+	}
+	h.view(job.Staff, func(v job.View) {
+		require.Equal(t, definitions.TurnStaff, v.Turn, "the polled payment puts the staff on turn")
+	})
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "d7", Actor: staff, Status: job.StatusClosed}, "", nil)
+	h.run(in)
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Equal(t, 1, h.documents, "the repeated request rendered nothing new")
+	var actions []string
+	for _, p := range h.projections {
+		for _, e := range p.Entries {
+			if e.Action == job.ActionDocument || e.Action == job.ActionPaymentOrder || e.Action == job.ActionPayment {
+				actions = append(actions, e.Action)
+			}
+		}
+	}
+	require.Equal(t, []string{job.ActionDocument, job.ActionPaymentOrder, job.ActionPayment}, actions)
+	var st State
+	require.NoError(t, json.Unmarshal(h.projections[len(h.projections)-1].State, &st))
+	require.Equal(t, "paid", st.Payment.Status)
+	require.Equal(t, int64(2_500_000), st.PaidCents)
 }

@@ -40,6 +40,25 @@ type State struct {
 	// version; nil means the version the job started with.
 	Ref        *definitions.Ref        `json:"ref,omitempty"`
 	Definition *definitions.Definition `json:"definition,omitempty"`
+	// Payment is the job's payment order once one was created.
+	Payment *Payment `json:"payment,omitempty"`
+}
+
+// Payment is what the job keeps of its payment order: keys, link and amounts in cents.
+type Payment struct {
+	Key            string `json:"key"`
+	OrderID        string `json:"order_id"`
+	Phase          string `json:"phase"`
+	Link           string `json:"link"`
+	Status         string `json:"status"`
+	PriceCents     int64  `json:"price_cents"`
+	PaidCents      int64  `json:"paid_cents"`
+	RemainingCents int64  `json:"remaining_cents"`
+}
+
+// Settled reports whether nothing more will be paid.
+func (p *Payment) Settled() bool {
+	return p.Status == "paid" || p.Status == "closed" || (p.PriceCents > 0 && p.RemainingCents == 0 && p.PaidCents >= p.PriceCents)
 }
 
 func (s *State) processed(key string) (job.Result, bool) {

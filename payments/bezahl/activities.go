@@ -269,5 +269,6 @@ func Receive(ctx context.Context, st *store.Store, secret string, body []byte, h
 		return Received{}, err
 	}
 	return Received{Event: ev, Order: order, First: first,
-		Signal: job.PaymentReceived{Key: ev.ID, AmountCents: ev.Amount, Reference: ev.OrderID}}, nil
+		Signal: job.PaymentReceived{Key: ev.ID, AmountCents: ev.Amount, Reference: ev.OrderID,
+			PaidCents: ev.Paid, RemainingCents: ev.Remaining, Status: ev.Status}}, nil
 }
