@@ -462,3 +462,22 @@ type GenerateDocumentRequest struct {
 	Field      string `json:"field"`
 	Template   string `json:"template,omitempty"`
 }
+
+// SignalDocumentReceived reports a signed document that came back by e-mail. A signal:
+// the mailbox must hand it over even while no worker runs.
+const SignalDocumentReceived = "document-received"
+
+// ActionDocumentReceived is the history entry of a document that came back by e-mail.
+const ActionDocumentReceived = "document_received"
+
+// DocumentReceived is the signal payload of a document that came back by e-mail; Key
+// makes a redelivered mail count once.
+type DocumentReceived struct {
+	Key        string `json:"key"`
+	DocumentID string `json:"document_id"`
+	Filename   string `json:"filename"`
+	// Remark is the mail's subject.
+	Remark string `json:"remark,omitempty"`
+	// From is the staff member who sent it.
+	From Actor `json:"from"`
+}

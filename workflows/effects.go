@@ -293,3 +293,11 @@ func (r *jobRun) registerDocuments(ctx workflow.Context) error {
 	}
 	return nil
 }
+
+// documentReceived files a document that came back by e-mail under the current phase,
+// with the mail's subject as the remark.
+func (e *engine) documentReceived(now time.Time, d job.DocumentReceived) {
+	e.record(now, d.From, job.ActionDocumentReceived, e.st.Phase, nil, map[string]any{
+		"document_id": d.DocumentID, "filename": d.Filename, "remark": d.Remark,
+	})
+}

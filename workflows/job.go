@@ -104,14 +104,18 @@ func JobWorkflow(ctx workflow.Context, in StartInput) (job.Final, error) {
 		r.startPolling(ctx)
 	}
 	payments := workflow.GetSignalChannel(ctx, job.SignalPaymentReceived)
+	received := workflow.GetSignalChannel(ctx, job.SignalDocumentReceived)
 	for {
 		err := workflow.Await(ctx, func() bool {
-			return payments.Len() > 0 || r.e.st.Status.Ended() || r.shouldContinue(ctx)
+			return payments.Len() > 0 || received.Len() > 0 || r.e.st.Status.Ended() || r.shouldContinue(ctx)
 		})
 		if err != nil {
 			return job.Final{}, fmt.Errorf("await job event: %w", err)
 		}
 		if err := r.drainPayments(ctx, payments); err != nil {
+			return job.Final{}, err
+		}
+		if err := r.drainDocuments(ctx, received); err != nil {
 			return job.Final{}, err
 		}
 		if !r.e.st.Status.Ended() && !r.shouldContinue(ctx) {
@@ -123,6 +127,9 @@ func JobWorkflow(ctx workflow.Context, in StartInput) (job.Final, error) {
 			return job.Final{}, fmt.Errorf("await handlers: %w", err)
 		}
 		if err := r.drainPayments(ctx, payments); err != nil {
+			return job.Final{}, err
+		}
+		if err := r.drainDocuments(ctx, received); err != nil {
 			return job.Final{}, err
 		}
 		if r.e.st.Status.Ended() {
@@ -138,6 +145,27 @@ func JobWorkflow(ctx workflow.Context, in StartInput) (job.Final, error) {
 
 func (r *jobRun) shouldContinue(ctx workflow.Context) bool {
 	return workflow.GetInfo(ctx).GetContinueAsNewSuggested() || r.updates >= maxUpdatesPerRun || r.signals >= maxSignalsPerRun
+}
+
+// drainDocuments files documents that came back by e-mail; a closed job still
+// records them, as its history is kept for good.
+func (r *jobRun) drainDocuments(ctx workflow.Context, ch workflow.ReceiveChannel) error {
+	for {
+		var d job.DocumentReceived
+		if !ch.ReceiveAsync(&d) {
+			return nil
+		}
+		r.signals++
+		key := "document:" + d.Key
+		if _, done := r.e.st.processed(key); done || d.Key == "" {
+			continue
+		}
+		r.e.documentReceived(workflow.Now(ctx), d)
+		r.e.st.remember(key, r.e.st.result())
+		if err := r.commit(ctx); err != nil {
+			return err
+		}
+	}
 }
 
 func (r *jobRun) drainPayments(ctx workflow.Context, ch workflow.ReceiveChannel) error {

@@ -525,3 +525,28 @@ func TestDocumentsAndPaymentPolling(t *testing.T) {
 	require.Equal(t, "paid", st.Payment.Status)
 	require.Equal(t, int64(2_500_000), st.PaidCents)
 }
+
+func TestDocumentReceivedByMailIsFiledOnce(t *testing.T) {
+	h := newHarness(t)
+	in := standardInput(t, definitions.StandardMaster)
+	doc := job.DocumentReceived{Key: "<m1@dealer>/965_Mandat.pdf", DocumentID: "d9", Filename: "7_Mandat.pdf", Remark: "Unterschrieben zurück", From: staff}
+	h.step(func() {
+		h.env.SignalWorkflow(job.SignalDocumentReceived, doc)
+		h.env.SignalWorkflow(job.SignalDocumentReceived, doc)
+	})
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "x", Actor: staff, Status: job.StatusClosed}, "", nil)
+	h.run(in)
+	require.NoError(t, h.env.GetWorkflowError())
+	var got []job.AuditEntry
+	for _, p := range h.projections {
+		for _, e := range p.Entries {
+			if e.Action == job.ActionDocumentReceived {
+				got = append(got, e)
+			}
+		}
+	}
+	require.Len(t, got, 1, "a redelivered mail is filed once")
+	require.Equal(t, "anfrage", got[0].Phase, "filed under the phase it came in")
+	require.Equal(t, "Unterschrieben zurück", got[0].After["remark"])
+	require.Equal(t, staff, got[0].Actor)
+}
