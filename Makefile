@@ -24,7 +24,7 @@ help:
 	@echo "make dev    run the whole stack locally (Temporal, PostgreSQL, API, worker)"
 	@echo "make test   lint, then every test (starts its own Temporal and PostgreSQL)"
 	@echo "make lint   gofmt, go vet, workflowcheck, staticcheck"
-	@echo "make bench  JobWorkflow against a minimal workflow; BENCH_ARGS='-n 200 -c 8'"
+	@echo "make bench  JobWorkflow against a minimal workflow, then the API (HTTP vs SDK, job list); BENCH_ARGS='-n 200 -c 8'"
 	@echo "make tools  install the Temporal CLI and workflowcheck into bin/"
 
 # install-tool BINARY,MODULE,PACKAGE,VERSION: go install unless bin/BINARY was built

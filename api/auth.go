@@ -397,6 +397,8 @@ func (s *server) startCustomer(c *gin.Context, status int, cust store.Customer) 
 		internal(c, err)
 		return
 	}
+	// Jobs the browser's anonymous session started become the customer's.
+	s.linkSessionJobs(c, p)
 	c.JSON(status, customerAnswer(p, &cust))
 }
 

@@ -57,8 +57,7 @@ func (s *server) idempotent(c *gin.Context) {
 		return
 	}
 	if len(body) > maxBodyBytes {
-		writeProblem(c, problem(http.StatusRequestEntityTooLarge, ProblemTooLarge, "body_too_large").
-			with("limit", strconv.Itoa(maxBodyBytes)))
+		writeProblem(c, bodyProblem(&http.MaxBytesError{Limit: maxBodyBytes}))
 		return
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))

@@ -56,38 +56,25 @@ type JobDetail struct {
 	View      *job.View        `json:"view"`
 	ViewError string           `json:"view_error,omitempty"`
 	History   []job.AuditEntry `json:"history"`
+	// Phases, Documents and Attachments: see staffDetail.
+	Phases      []JobPhase `json:"phases"`
+	Documents   []JobFile  `json:"documents"`
+	Attachments []JobFile  `json:"attachments"`
 }
 
-// createJob starts a job by hand. The number comes from the store, once per
-// Idempotency-Key; the workflow start is idempotent by workflow ID. So a retry after any
-// failure (even one between allocating the number and starting the workflow) finishes
-// the same job instead of creating a second one.
+// createJob starts a job by hand (or from an integration that names the vehicle):
+// the request is checked against the dealer's data and definition, then started as
+// every source starts its job (startJob, api/sources.go).
 func (s *server) createJob(c *gin.Context) {
 	var req CreateJobRequest
 	if !decodeJSON(c, &req) {
 		return
 	}
-	ctx := c.Request.Context()
-	dealerID := c.Param("dealer")
-	dealer, err := s.store.GetDealer(ctx, dealerID)
-	if errors.Is(err, store.ErrNotFound) {
-		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, "no_dealer").with("dealer", dealerID))
+	dealer, version, ok := s.activeDefinition(c)
+	if !ok {
 		return
 	}
-	if err != nil {
-		internal(c, err)
-		return
-	}
-	version, err := s.store.ActiveDefinition(ctx, dealer.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		writeProblem(c, problem(http.StatusConflict, ProblemConflict, "no_active_workflow").with("dealer", dealer.ID))
-		return
-	}
-	if err != nil {
-		internal(c, err)
-		return
-	}
-	vehicle, fields, err := s.checkCreate(ctx, dealer.ID, &req, &version.Definition)
+	vehicle, customer, fields, err := s.checkCreate(c.Request.Context(), dealer.ID, &req, &version.Definition)
 	if err != nil {
 		internal(c, err)
 		return
@@ -96,53 +83,17 @@ func (s *server) createJob(c *gin.Context) {
 		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "create_invalid", fields...))
 		return
 	}
-
-	ref := definitions.Ref{Workflow: version.Workflow, Version: version.Number, Hash: version.Hash}
-	in := workflows.StartInput{
-		Dealer: dealer.ID, Ref: ref, Definition: version.Definition, Source: req.Source,
-		Vehicle: vehicle, CustomerID: req.CustomerID, Salesperson: dealer.DefaultSalesperson,
-		Values: req.Values, Actor: auth.From(c).Actor(),
-	}
-	// The row is complete from the start (first phase and turn as the workflow will
-	// compute them), so a list or detail read before the first projection shows the job
-	// as it is, not half empty.
-	_, first, err := workflows.StartAttributes(in)
-	if err != nil {
-		internal(c, err)
-		return
-	}
-	row := job.Row{
-		Phase: first.Phase, Status: first.Status, Turn: first.Turn, VehicleID: vehicle.ID, CustomerID: req.CustomerID,
-		Salesperson: dealer.DefaultSalesperson, Location: vehicle.Location, Source: req.Source, Definition: ref,
-	}
-	if i := version.Definition.PhaseIndex(first.Phase); i >= 0 {
-		row.PhaseName = version.Definition.Phases[i].Name
-	}
-	number, created, err := s.store.AllocateJob(ctx, dealer.ID, idempotencyKey(c), fingerprint(req), row)
-	if errors.Is(err, store.ErrKeyReused) {
-		writeProblem(c, keyReusedProblem())
-		return
-	}
-	if err != nil {
-		internal(c, err)
-		return
-	}
-	in.Number = number
-	if err := s.startWorkflow(ctx, in, vehicle.Number, created); err != nil {
-		s.startFailed(c, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	c.JSON(status, JobCreated{Number: number, WorkflowID: job.WorkflowID(dealer.ID, number), Dealer: dealer.ID})
+	s.startJob(c, dealer, version, newJob{
+		Source: req.Source, Actor: auth.From(c).Actor(), Vehicle: vehicle, Customer: customer, Values: req.Values,
+		Key: idempotencyKey(c), Fingerprint: fingerprint(req),
+	})
 }
 
 // checkCreate validates a create request against the dealer's data and definition and
-// normalizes its values in place. Field problems come back as the second result; the
-// error is for failures of the store.
-func (s *server) checkCreate(ctx context.Context, dealer string, req *CreateJobRequest, def *definitions.Definition) (job.Vehicle, []job.FieldError, error) {
+// normalizes its values in place; it returns the live vehicle and the customer (nil
+// for none). Field problems come back as the third result; the error is for failures
+// of the store.
+func (s *server) checkCreate(ctx context.Context, dealer string, req *CreateJobRequest, def *definitions.Definition) (job.Vehicle, *store.Customer, []job.FieldError, error) {
 	var fields []job.FieldError
 	if req.Source == "" {
 		req.Source = job.SourceManual
@@ -154,23 +105,26 @@ func (s *server) checkCreate(ctx context.Context, dealer string, req *CreateJobR
 	if req.VehicleID == "" {
 		fields = append(fields, field("vehicle_id", "required"))
 	} else {
-		v, err := s.store.GetVehicle(ctx, dealer, req.VehicleID)
+		v, err := s.store.LiveVehicle(ctx, dealer, req.VehicleID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			fields = append(fields, field("vehicle_id", "no_vehicle", "vehicle", req.VehicleID))
 		case err != nil:
-			return job.Vehicle{}, nil, err
+			return job.Vehicle{}, nil, nil, err
 		default:
 			vehicle = v
 		}
 	}
+	var customer *store.Customer
 	if req.CustomerID != "" {
-		_, err := s.store.GetCustomer(ctx, dealer, req.CustomerID)
+		cust, err := s.store.GetCustomer(ctx, dealer, req.CustomerID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			fields = append(fields, field("customer_id", "no_customer", "customer", req.CustomerID))
 		case err != nil:
-			return job.Vehicle{}, nil, err
+			return job.Vehicle{}, nil, nil, err
+		default:
+			customer = &cust
 		}
 	}
 	keys := make([]string, 0, len(req.Values))
@@ -191,7 +145,7 @@ func (s *server) checkCreate(ctx context.Context, dealer string, req *CreateJobR
 		}
 		req.Values[k] = v
 	}
-	return vehicle, fields, nil
+	return vehicle, customer, fields, nil
 }
 
 // startWorkflow starts the job's workflow, or finds it started. USE_EXISTING makes a
@@ -262,7 +216,7 @@ func unavailable(err error) bool {
 }
 
 // listParams are the query parameters of the job list.
-var listParams = []string{"status", "phase", "turn", "salesperson", "location", "source", "vehicle", "customer", "limit", "cursor"}
+var listParams = []string{"status", "phase", "turn", "salesperson", "location", "source", "vehicle", "customer", "q", "sort", "limit", "cursor"}
 
 // listJobs serves the job list from the read model, so it works without a worker.
 func (s *server) listJobs(c *gin.Context) {
@@ -281,9 +235,8 @@ func (s *server) listJobs(c *gin.Context) {
 		return
 	}
 	rows, next, err := s.store.ListJobs(ctx, dealerID, filter)
-	if errors.Is(err, store.ErrInvalidCursor) {
-		writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest, "list_filter_invalid",
-			field("cursor", "invalid_cursor")))
+	if p, ok := listProblem(err, filter); ok {
+		writeProblem(c, p)
 		return
 	}
 	if err != nil {
@@ -357,6 +310,7 @@ func parseJobFilter(q map[string][]string) (store.JobFilter, []job.FieldError) {
 		}
 		f.Limit = n
 	}
+	fields = append(fields, parseListSearch(&f, one)...)
 	f.Cursor = one("cursor")
 	return f, fields
 }
@@ -385,6 +339,10 @@ func (s *server) getJob(c *gin.Context) {
 		out.ViewError = viewProblem(err, s.qtimeout).localized(requestLanguage(c)).Detail
 	} else {
 		out.View = &view
+	}
+	if err := s.staffDetail(c, &out); err != nil {
+		internal(c, err)
+		return
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -449,16 +407,23 @@ func (s *server) loadJob(c *gin.Context) (job.Row, bool) {
 		internal(c, err)
 		return job.Row{}, false
 	}
-	if p := auth.From(c); p.Kind == auth.Customer && !customerMayOpen(p, row) {
-		return notFound()
+	if p := auth.From(c); p.Kind == auth.Customer {
+		ok, err := s.customerMayOpenJob(c.Request.Context(), p, row)
+		if err != nil {
+			internal(c, err)
+			return job.Row{}, false
+		}
+		if !ok {
+			return notFound()
+		}
 	}
 	return row, true
 }
 
-// fingerprint identifies a create request by its checked content, so a repeat with the
-// same key is told apart from a different request that reuses the key. JSON encoding
-// sorts map keys, so equal requests give equal fingerprints.
-func fingerprint(req CreateJobRequest) string {
+// fingerprint identifies a request that starts a job by its checked content, so a
+// repeat with the same key is told apart from a different request that reuses the key.
+// JSON encoding sorts map keys, so equal requests give equal fingerprints.
+func fingerprint(req any) string {
 	b, err := json.Marshal(req)
 	if err != nil {
 		return ""

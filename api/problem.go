@@ -152,7 +152,15 @@ func decodeJSON(c *gin.Context, dst any) bool {
 		}
 	}
 	if err == nil || errors.Is(err, io.EOF) {
+		if long := longTexts(dst); len(long) > 0 {
+			writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "text_too_long", long...))
+			return false
+		}
 		return true
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		typ.Field = clientPath(reflect.TypeOf(dst), typ.Field)
 	}
 	writeProblem(c, bodyProblem(err))
 	return false
@@ -165,11 +173,13 @@ func bodyProblem(err error) Problem {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return problem(http.StatusRequestEntityTooLarge, ProblemTooLarge, "body_too_large").
-			with("limit", strconv.FormatInt(tooLarge.Limit, 10))
+		limit := strconv.FormatInt(tooLarge.Limit, 10)
+		return problem(http.StatusRequestEntityTooLarge, ProblemTooLarge, "body_too_large", field("body", "too_large", "max", limit)).
+			with("limit", limit)
 	case errors.As(err, &syntax):
-		return problem(http.StatusBadRequest, ProblemBadRequest, "body_not_json").
-			with("offset", strconv.FormatInt(syntax.Offset, 10))
+		offset := strconv.FormatInt(syntax.Offset, 10)
+		return problem(http.StatusBadRequest, ProblemBadRequest, "body_not_json", field("body", "not_json", "offset", offset)).
+			with("offset", offset)
 	case errors.As(err, &typ):
 		name := typ.Field
 		if name == "" {
@@ -177,13 +187,13 @@ func bodyProblem(err error) Problem {
 		}
 		return problem(http.StatusBadRequest, ProblemBadRequest, "body_wrong_type", wrongType(name, typ.Type.Kind(), typ.Value))
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return problem(http.StatusBadRequest, ProblemBadRequest, "body_ends_early")
+		return problem(http.StatusBadRequest, ProblemBadRequest, "body_ends_early", field("body", "ends_early"))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return problem(http.StatusBadRequest, ProblemBadRequest, "body_unknown_field",
 			field(name, "unknown_field"))
 	}
-	return problem(http.StatusBadRequest, ProblemBadRequest, "body_not_acceptable").with("error", err.Error())
+	return problem(http.StatusBadRequest, ProblemBadRequest, "body_not_acceptable", field("body", "not_acceptable")).with("error", err.Error())
 }
 
 // wrongType is the field problem of a value that is not of the Go kind a request field

@@ -16,7 +16,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/jobmanager/jobmanager/auth"
+	"github.com/jobmanager/jobmanager/documents"
 	"github.com/jobmanager/jobmanager/job"
+	msgs "github.com/jobmanager/jobmanager/messages"
 	"github.com/jobmanager/jobmanager/store"
 )
 
@@ -58,6 +60,17 @@ type Deps struct {
 	// PublicURL is where customers reach the web pages (scheme and host, no trailing
 	// slash), for links in e-mails. Empty makes the links relative, which mails cannot use.
 	PublicURL string
+	// CallbackLimit limits call-back requests per client IP; DefaultCallbackLimit
+	// when zero.
+	CallbackLimit RateLimit
+	// Documents renders document views and stores uploads; its MaxUploadBytes is the
+	// upload limit (documents.DefaultMaxUploadBytes when zero). Nil answers 503 there.
+	Documents *documents.Service
+	// Messages sends a message staff requeue; nil answers 503 there.
+	Messages *msgs.Service
+	// BezahlWebhookSecret verifies bezahl.de's signed webhooks (one secret for every
+	// dealer until dealers have their own); empty refuses every webhook with 401.
+	BezahlWebhookSecret string
 }
 
 type server struct {
@@ -69,6 +82,10 @@ type server struct {
 	auth      auth.Options
 	mailer    auth.Mailer
 	publicURL string
+	// callbackLimit limits call-back requests per client IP.
+	callbackLimit RateLimit
+	// effects are the side-effect services the API calls itself.
+	effects effects
 }
 
 // Keys of values the middleware hands to handlers.
@@ -98,6 +115,11 @@ func New(deps Deps) *gin.Engine {
 	}
 	s.auth, s.mailer, s.publicURL = deps.Auth, deps.Mailer, strings.TrimRight(deps.PublicURL, "/")
 	s.auth.Deny = s.denied
+	s.callbackLimit = deps.CallbackLimit
+	s.effects = effects{documents: deps.Documents, messages: deps.Messages, webhookSecret: deps.BezahlWebhookSecret}
+	if s.callbackLimit.Limit <= 0 || s.callbackLimit.Window <= 0 {
+		s.callbackLimit = DefaultCallbackLimit
+	}
 	if s.mailer == nil {
 		s.mailer = auth.LogMailer{Logger: s.log}
 	}
@@ -134,6 +156,13 @@ func New(deps Deps) *gin.Engine {
 
 	s.adminRoutes(dealer)
 	s.authRoutes(dealer)
+	s.staffRoutes(dealer, staff)
+	s.sourceRoutes(dealer)
+	s.vehicleRoutes(dealer)
+	s.recordRoutes(dealer)
+	s.documentRoutes(staff, customer)
+	s.messageRoutes(dealer, staff)
+	s.webhookRoutes(r)
 	return r
 }
 

@@ -31,6 +31,9 @@ type SubmitBody struct {
 // StatusBody is the body of POST .../status.
 type StatusBody struct {
 	Status job.Status `json:"status"`
+	// SoldOn is the sale date (YYYY-MM-DD), only with status sold; mandatory when the
+	// dealer's setting sold_on_required is on.
+	SoldOn string `json:"sold_on,omitempty"`
 }
 
 // AssignBody is the body of POST .../assign; an absent field stays unchanged.
@@ -76,8 +79,11 @@ func (s *server) setStatus(c *gin.Context) {
 		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "status_missing", field("status", "required")))
 		return
 	}
+	if !s.checkSoldOn(c, b) {
+		return
+	}
 	s.runUpdate(c, job.UpdateSetStatus, func(key string, a job.Actor) any {
-		return job.StatusRequest{RequestKey: key, Actor: a, Status: b.Status}
+		return job.StatusRequest{RequestKey: key, Actor: a, Status: b.Status, SoldOn: b.SoldOn}
 	})
 }
 
@@ -143,7 +149,7 @@ func (s *server) updateFailed(c *gin.Context, row job.Row, name string, err erro
 	if errors.As(err, &appErr) && appErr.Type() == job.RejectionErrorType {
 		var rej job.Rejection
 		if derr := appErr.Details(&rej); derr == nil {
-			writeProblem(c, rejectionProblem(rej, row))
+			writeProblem(c, withFieldAliases(c, rejectionProblem(rej, row)))
 			return
 		}
 	}

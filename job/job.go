@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jobmanager/jobmanager/definitions"
+	"github.com/jobmanager/jobmanager/money"
 )
 
 // WorkflowType is the registered name of the job workflow.
@@ -480,4 +481,53 @@ type DocumentReceived struct {
 	Remark string `json:"remark,omitempty"`
 	// From is the staff member who sent it.
 	From Actor `json:"from"`
+}
+
+// UpdateAttachFile records a file uploaded into a file upload field (staff, or the
+// customer for a field of the customer view). The API stores the file first; the
+// update carries its ID only, never its bytes.
+const UpdateAttachFile = "attach-file"
+
+// ActionFileAttached is the audit action of an attached file.
+const ActionFileAttached = "file_attached"
+
+// AttachFileRequest names a stored upload for a file upload field of the current phase.
+type AttachFileRequest struct {
+	RequestKey string `json:"request_key"`
+	Actor      Actor  `json:"actor"`
+	Field      string `json:"field"`
+	// DocumentID, Version and Filename name the stored version (documents.DocumentRef).
+	DocumentID string `json:"document_id"`
+	Version    int    `json:"version"`
+	Filename   string `json:"filename"`
+}
+
+// Updates that change a job's own data kept beside the workflow (invoice lines, the
+// job's document texts): the handler stores them through an activity and records the
+// change, so they have a history like everything else.
+const (
+	UpdateSetInvoiceLines  = "set-invoice-lines"
+	UpdateSetDocumentTexts = "set-document-texts"
+)
+
+// Audit actions of those updates.
+const (
+	ActionInvoiceLines  = "invoice_lines_changed"
+	ActionDocumentTexts = "document_texts_changed"
+)
+
+// InvoiceLinesRequest replaces the job's invoice lines (Rechnungsdaten).
+type InvoiceLinesRequest struct {
+	RequestKey string       `json:"request_key"`
+	Actor      Actor        `json:"actor"`
+	Lines      []money.Line `json:"lines"`
+}
+
+// DocumentTextsRequest replaces the job's own texts of one document template (section
+// -> text); empty texts return the job to the dealer's central texts.
+type DocumentTextsRequest struct {
+	RequestKey string            `json:"request_key"`
+	Actor      Actor             `json:"actor"`
+	Template   string            `json:"template"`
+	Texts      map[string]string `json:"texts"`
 }

@@ -84,6 +84,12 @@ func TestSignedDocumentComesBackByMail(t *testing.T) {
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: job.WorkflowID("autohaus", n), TaskQueue: job.TaskQueue}, job.WorkflowType, in)
 	require.NoError(t, err)
 
+	// The job is projected once its workflow ran its first task.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		row, err := st.GetJob(ctx, "autohaus", n)
+		assert.NoError(c, err)
+		assert.Equal(c, "anfrage", row.Phase)
+	}, 15*time.Second, 50*time.Millisecond)
 	notices, err := inbox.Start("127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = notices.Close() })

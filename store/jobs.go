@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +21,13 @@ var ErrKeyReused = errors.New("idempotency key reused for a different request")
 
 // ErrInvalidCursor is returned (wrapped) by ListJobs for a cursor it did not make.
 var ErrInvalidCursor = errors.New("invalid cursor")
+
+// ErrCursorSort is returned (wrapped) by ListJobs for a cursor it made for another
+// sort; errors.Is also finds ErrInvalidCursor in it.
+var ErrCursorSort = fmt.Errorf("%w: made for another sort", ErrInvalidCursor)
+
+// ErrUnknownSort is returned (wrapped) by ListJobs for a sort it does not know.
+var ErrUnknownSort = errors.New("unknown sort")
 
 // List page sizes.
 const (
@@ -245,17 +251,27 @@ type JobFilter struct {
 	Source      job.Source
 	VehicleID   string
 	CustomerID  string
+	// Query is free text: every whitespace-separated term must occur, case-insensitively,
+	// in the job's vehicle's number, make or model, or its customer's name, e-mail or
+	// phone (see SearchTerms); a term that is a number may also be the job's number.
+	Query string
+	// Sort orders the list; SortUpdated when empty.
+	Sort JobSort
 	// Limit is the page size: DefaultJobLimit when zero, at most MaxJobLimit.
 	Limit int
 	// Cursor continues a list where the previous page ended; it is the nextCursor that
-	// ListJobs returned.
+	// ListJobs returned for the same sort.
 	Cursor string
 }
 
-// ListJobs returns the dealer's jobs that match the filter, most recently updated first,
-// one page at a time. nextCursor is empty on the last page. A job updated between two
-// page requests moves to the top and may be missed or seen twice, as in any list ordered
-// by change time.
+// ListJobs returns the dealer's jobs that match the filter in the filter's sort order,
+// one page at a time. nextCursor is empty on the last page. Every sort ends in the
+// job number, so the order is total and a cursor (the sort key of a page's last row)
+// continues without gaps or repeats. A job changed between two page requests may move
+// past the cursor and be missed or seen twice, as in any list ordered by what changes.
+// ErrInvalidCursor for a cursor ListJobs did not make, ErrCursorSort (which is also an
+// ErrInvalidCursor) for one made for another sort, ErrUnknownSort for a sort it does
+// not know.
 func (s *Store) ListJobs(ctx context.Context, dealer string, f JobFilter) (jobs []job.Row, nextCursor string, err error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -264,15 +280,33 @@ func (s *Store) ListJobs(ctx context.Context, dealer string, f JobFilter) (jobs 
 	if limit > MaxJobLimit {
 		limit = MaxJobLimit
 	}
+	sort := f.Sort
+	if sort == "" {
+		sort = SortUpdated
+	}
+	spec, ok := sortSpecs[sort]
+	if !ok {
+		return nil, "", fmt.Errorf("list jobs of dealer %q: %w: %q", dealer, ErrUnknownSort, sort)
+	}
 	// seq 0 is a number allocated for a job whose workflow has not started (its start
 	// failed and waits for the client's retry): not a job anyone can work on yet.
 	where := []string{"dealer = $1", "seq > 0"}
 	args := []any{dealer}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	add := func(cond string, vs ...any) {
+		for _, v := range vs {
+			args = append(args, v)
+			cond = strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1)
+		}
+		where = append(where, cond)
 	}
-	if len(f.Statuses) > 0 {
+	switch len(f.Statuses) {
+	case 0:
+	case 1:
+		// = rather than ANY: the list indexes carry status after their sort key, and
+		// PostgreSQL checks an array comparison there only against the table row
+		// (migration 00010).
+		add("status = ?", string(f.Statuses[0]))
+	default:
 		ss := make([]string, len(f.Statuses))
 		for i, st := range f.Statuses {
 			ss[i] = string(st)
@@ -292,17 +326,25 @@ func (s *Store) ListJobs(ctx context.Context, dealer string, f JobFilter) (jobs 
 			add(c.col+" = ?", c.v)
 		}
 	}
+	for _, t := range SearchTerms(f.Query) {
+		// Both sides are lower-cased by PostgreSQL, so they fold alike whatever the
+		// database's locale. A number is also the job's own: staff look a job up by it.
+		if n, err := strconv.ParseInt(t, 10, 64); err == nil && n > 0 && t[0] != '0' {
+			add("(number = ? OR search LIKE lower(?))", n, likePattern(t))
+			continue
+		}
+		add("search LIKE lower(?)", likePattern(t))
+	}
 	if f.Cursor != "" {
-		at, number, err := decodeCursor(f.Cursor)
+		keys, err := decodeJobCursor(f.Cursor, sort)
 		if err != nil {
 			return nil, "", fmt.Errorf("list jobs of dealer %q: %w", dealer, err)
 		}
-		args = append(args, at, number)
-		where = append(where, fmt.Sprintf("(updated_at, number) < ($%d, $%d)", len(args)-1, len(args)))
+		add(spec.after, keys...)
 	}
 	args = append(args, limit+1)
 	sql := `SELECT ` + jobColumns + ` FROM jobs WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY updated_at DESC, number DESC LIMIT $` + strconv.Itoa(len(args))
+		` ORDER BY ` + spec.order + ` LIMIT $` + strconv.Itoa(len(args))
 	rows, _ := s.pool.Query(ctx, sql, args...)
 	recs, err := pgx.CollectRows(rows, pgx.RowToStructByName[jobRecord])
 	if err != nil {
@@ -310,37 +352,13 @@ func (s *Store) ListJobs(ctx context.Context, dealer string, f JobFilter) (jobs 
 	}
 	if len(recs) > limit {
 		recs = recs[:limit]
-		last := recs[limit-1]
-		nextCursor = encodeCursor(last.UpdatedAt, last.Number)
+		nextCursor = encodeJobCursor(sort, spec.keys(recs[limit-1]))
 	}
 	jobs = make([]job.Row, len(recs))
 	for i, r := range recs {
 		jobs[i] = r.row()
 	}
 	return jobs, nextCursor, nil
-}
-
-// A cursor is the sort key of the last row of a page. PostgreSQL keeps microseconds,
-// so the time survives the round trip exactly.
-func encodeCursor(at time.Time, number int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixMicro(), 10) + "." + strconv.FormatInt(number, 10)))
-}
-
-func decodeCursor(c string) (time.Time, int64, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("%w: %q", ErrInvalidCursor, c)
-	}
-	us, n, ok := strings.Cut(string(raw), ".")
-	if !ok {
-		return time.Time{}, 0, fmt.Errorf("%w: %q", ErrInvalidCursor, c)
-	}
-	micros, err1 := strconv.ParseInt(us, 10, 64)
-	number, err2 := strconv.ParseInt(n, 10, 64)
-	if err1 != nil || err2 != nil {
-		return time.Time{}, 0, fmt.Errorf("%w: %q", ErrInvalidCursor, c)
-	}
-	return time.UnixMicro(micros).UTC(), number, nil
 }
 
 type auditRecord struct {

@@ -1,7 +1,8 @@
 // Package store keeps Jobmanager's data in PostgreSQL: dealers, staff, customers and
-// vehicles, workflow definitions and their published versions, and the job read model
-// with its append-only audit trail. It uses a pgx/v5 pool, hand-written SQL and goose
-// migrations embedded in the binary.
+// vehicles, workflow definitions and their published versions, the job read model
+// with its append-only audit trail and its free text search, and staff users' saved
+// list views. It uses a pgx/v5 pool, hand-written SQL and goose migrations embedded in
+// the binary.
 //
 // The read model is written only by the job workflow's projection (Project) and by job
 // creation (AllocateJob); the API reads lists and history from it, so neither needs a

@@ -49,6 +49,9 @@ func Register(r worker.Registry, deps Deps) {
 	projector := &activities.Projector{Store: deps.Store}
 	r.RegisterActivityWithOptions(projector.ProjectJob, activity.RegisterOptions{Name: job.ActivityProject})
 	register := func(fn any, name string) { r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	records := &activities.Records{Store: deps.Store}
+	register(records.SaveInvoiceLines, activities.ActivitySaveInvoiceLines)
+	register(records.SaveDocumentTexts, activities.ActivitySaveDocumentTexts)
 	if d := deps.Documents; d != nil {
 		register(d.RenderAndStore, documents.ActivityRenderAndStore)
 	} else {

@@ -227,6 +227,12 @@ func (r *jobRun) register(ctx workflow.Context) error {
 	if err := r.registerDocuments(ctx); err != nil {
 		return err
 	}
+	if err := r.registerUploads(ctx); err != nil {
+		return err
+	}
+	if err := r.registerRecords(ctx); err != nil {
+		return err
+	}
 	if err := workflow.SetQueryHandler(ctx, job.QueryView, func(q job.ViewRequest) (job.View, error) {
 		return r.e.view(q.Side)
 	}); err != nil {

@@ -15,10 +15,12 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/jobmanager/jobmanager/activities"
 	"github.com/jobmanager/jobmanager/definitions"
 	"github.com/jobmanager/jobmanager/documents"
 	"github.com/jobmanager/jobmanager/job"
 	"github.com/jobmanager/jobmanager/messages"
+	"github.com/jobmanager/jobmanager/money"
 	"github.com/jobmanager/jobmanager/payments/bezahl"
 	"github.com/jobmanager/jobmanager/store"
 )
@@ -53,6 +55,8 @@ type harness struct {
 	orders    int
 	documents int
 	polled    func(key string) bezahl.PaymentOrder
+	lines     []money.Line
+	texts     map[string]string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -88,6 +92,14 @@ func newHarness(t *testing.T) *harness {
 	h.polled = func(key string) bezahl.PaymentOrder {
 		return bezahl.PaymentOrder{Key: key, OrderID: "o1", Status: "open", PriceCents: 2_500_000, RemainingCents: 2_500_000}
 	}
+	h.env.RegisterActivityWithOptions(func(_ context.Context, in activities.InvoiceLines) error {
+		h.lines = in.Lines
+		return nil
+	}, activity.RegisterOptions{Name: activities.ActivitySaveInvoiceLines})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, in activities.DocumentTexts) error {
+		h.texts = in.Texts
+		return nil
+	}, activity.RegisterOptions{Name: activities.ActivitySaveDocumentTexts})
 	h.env.RegisterActivityWithOptions(func(_ context.Context, req documents.DocumentRequest) (documents.DocumentRef, error) {
 		h.documents++
 		return documents.DocumentRef{ID: fmt.Sprintf("doc-%d", h.documents), Field: req.Field, Version: h.documents, Template: req.Template,
@@ -549,4 +561,32 @@ func TestDocumentReceivedByMailIsFiledOnce(t *testing.T) {
 	require.Equal(t, "anfrage", got[0].Phase, "filed under the phase it came in")
 	require.Equal(t, "Unterschrieben zurück", got[0].After["remark"])
 	require.Equal(t, staff, got[0].Actor)
+}
+
+func TestInvoiceLinesAndDocumentTextsAreRecorded(t *testing.T) {
+	h := newHarness(t)
+	in := standardInput(t, definitions.StandardMaster)
+	lines := []money.Line{{Text: "VW Golf", AmountCents: 2_789_000, TaxRate: 19}, {Text: "Inzahlungnahme", AmountCents: -300_000, TaxRate: 0}}
+	h.update(job.UpdateSetInvoiceLines, job.InvoiceLinesRequest{RequestKey: "i1", Actor: staff, Lines: lines}, "", nil)
+	h.update(job.UpdateSetInvoiceLines, job.InvoiceLinesRequest{RequestKey: "i2", Actor: staff, Lines: []money.Line{{Text: "", AmountCents: 1, TaxRate: 5}}}, "lines[0]", nil)
+	h.update(job.UpdateSetInvoiceLines, job.InvoiceLinesRequest{RequestKey: "i3", Actor: customer, Lines: lines}, "customer may not", nil)
+	h.update(job.UpdateSetDocumentTexts, job.DocumentTextsRequest{RequestKey: "t1", Actor: staff, Template: "offer", Texts: map[string]string{"intro": "Hallo"}}, "", nil)
+	h.update(job.UpdateSetDocumentTexts, job.DocumentTextsRequest{RequestKey: "t2", Actor: staff, Template: "brief"}, "not a document template", nil)
+	h.update(job.UpdateSetStatus, job.StatusRequest{RequestKey: "x", Actor: staff, Status: job.StatusClosed}, "", nil)
+	h.run(in)
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Equal(t, lines, h.lines)
+	require.Equal(t, map[string]string{"intro": "Hallo"}, h.texts)
+	var got []string
+	for _, p := range h.projections {
+		for _, e := range p.Entries {
+			if e.Action == job.ActionInvoiceLines || e.Action == job.ActionDocumentTexts {
+				got = append(got, e.Action)
+				if e.Action == job.ActionInvoiceLines {
+					require.Equal(t, int64(2_489_000), e.After["gross_cents"], "totals exact in cents")
+				}
+			}
+		}
+	}
+	require.Equal(t, []string{job.ActionInvoiceLines, job.ActionDocumentTexts}, got)
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"github.com/jobmanager/jobmanager/definitions"
 	"github.com/jobmanager/jobmanager/job"
+	"github.com/jobmanager/jobmanager/money"
 )
 
 // maxKeys bounds the remembered request keys; a job sees far fewer actions, and a retry
@@ -42,6 +43,8 @@ type State struct {
 	Definition *definitions.Definition `json:"definition,omitempty"`
 	// Payment is the job's payment order once one was created.
 	Payment *Payment `json:"payment,omitempty"`
+	// InvoiceLines are the job's invoice lines (Rechnungsdaten) as last saved.
+	InvoiceLines []money.Line `json:"invoice_lines,omitempty"`
 }
 
 // Payment is what the job keeps of its payment order: keys, link and amounts in cents.

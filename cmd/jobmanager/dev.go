@@ -89,11 +89,24 @@ func runDev(ctx context.Context, args []string) error {
 		return err
 	}
 
+	// Real side effects against stand-ins of the outside world on loopback.
+	sims, err := startDevEffects(ctx, *addr)
+	if err != nil {
+		return err
+	}
+	defer sims.close()
+	fx, err := sims.settings.build(st, logger)
+	if err != nil {
+		return err
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return workers.Run(gctx, c, workers.Deps{Store: st, Logger: logger}) })
-	// No mailer yet: password reset links go to the log.
 	g.Go(func() error {
-		return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, PublicURL: "http://" + *addr})
+		return workers.Run(gctx, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments})
+	})
+	g.Go(func() error {
+		return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, PublicURL: sims.settings.PublicURL,
+			Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: sims.settings.WebhookSecret})
 	})
 	g.Go(func() error {
 		select {
@@ -105,6 +118,9 @@ Jobmanager is running. Ctrl-C stops everything.
   API          http://%[1]s/api/v1/dealers/%[2]s/jobs   (health: http://%[1]s/healthz)
   Temporal UI  %[3]s
   PostgreSQL   %[4]s
+  E-mail inbox %[12]s   (every e-mail the system sends lands here)
+  SMS          %[13]s/messages   (the SMS provider simulator, JSON)
+  bezahl.de    %[14]s/pay/<order id>   (the simulator's pay page; the link is in the payment e-mail)
   Demo dealer  %[2]s, staff logins %[5]s (owner) and %[6]s (sales),
                customer login %[11]s, each with password %[7]q%[8]s
                customer %[9]s  id %[10]s
@@ -113,7 +129,8 @@ Jobmanager is running. Ctrl-C stops everything.
                curl -b staff.jar http://%[1]s/api/v1/dealers/%[2]s/jobs
                (customers alike: .../customer/login with their own cookie jar; see README)
 
-`, *addr, demoDealer, uiURL, redact(dbURL), demoStaff[0].Email, demoStaff[1].Email, demoPassword, stock, customer.Name, customer.ID, customer.Email)
+`, *addr, demoDealer, uiURL, redact(dbURL), demoStaff[0].Email, demoStaff[1].Email, demoPassword, stock, customer.Name, customer.ID, customer.Email,
+				sims.inboxURL, sims.smsURL, sims.payURL)
 		}
 		return nil
 	})

@@ -54,12 +54,20 @@ func runSeed(ctx context.Context, logger *slog.Logger) error {
 }
 
 func runWorker(ctx context.Context, logger *slog.Logger) error {
+	es, err := effectSettingsFromEnv()
+	if err != nil {
+		return err
+	}
 	st, c, closeAll, err := connect(ctx, logger)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	return workers.Run(ctx, c, workers.Deps{Store: st, Logger: logger})
+	fx, err := es.build(st, logger)
+	if err != nil {
+		return err
+	}
+	return workers.Run(ctx, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments})
 }
 
 // connect opens the database and dials Temporal, as api and worker both need.
@@ -86,6 +94,10 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("api flags: %w", err)
 	}
+	es, err := effectSettingsFromEnv()
+	if err != nil {
+		return err
+	}
 	st, c, closeAll, err := connect(ctx, logger)
 	if err != nil {
 		return err
@@ -95,9 +107,15 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 		*publicURL = "http://" + *addr
 		logger.Warn("PUBLIC_URL is not set: links in e-mails point to the listen address", "url", *publicURL)
 	}
+	es.PublicURL = *publicURL
+	fx, err := es.build(st, logger)
+	if err != nil {
+		return err
+	}
 	return api.Run(ctx, *addr, api.Deps{
 		Store: st, Temporal: c, Logger: logger, UpdateTimeout: *timeout,
 		PublicURL: *publicURL, Auth: auth.Options{SecureCookies: *secureCookies},
+		Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: es.WebhookSecret,
 	})
 }
 
