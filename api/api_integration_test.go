@@ -82,8 +82,11 @@ type env struct {
 	worker   worker.Worker
 	// Callers with sessions (see seedAuth): the dealer's owner, the customer with an
 	// account, and a customer of the dealer who is not the jobs' customer.
-	staff     *caller
-	staffID   string
+	staff   *caller
+	staffID string
+	// queue is this env's own task queue: envs share one Temporal server, and a
+	// worker of another env must never run (and project) this env's jobs.
+	queue     string
 	cust      *caller
 	otherCust *caller
 }
@@ -91,7 +94,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{dbURL: pgtest.URL(t), tc: devServer.Client()}
+	e := &env{dbURL: pgtest.URL(t), tc: devServer.Client(), queue: newQueue()}
 	st, err := store.Open(ctx, e.dbURL)
 	require.NoError(t, err)
 	t.Cleanup(st.Close)
@@ -121,7 +124,7 @@ func newEnv(t *testing.T) *env {
 
 	e.startWorker(t)
 	t.Cleanup(e.stopWorker)
-	e.srv = httptest.NewServer(api.New(api.Deps{Store: st, Temporal: e.tc, Logger: e.logger}))
+	e.srv = httptest.NewServer(api.New(api.Deps{TaskQueue: e.queue, Store: st, Temporal: e.tc, Logger: e.logger}))
 	t.Cleanup(e.srv.Close)
 	e.seedAuth(t)
 	return e
@@ -131,7 +134,7 @@ func newEnv(t *testing.T) *env {
 // and see the API without one.
 func (e *env) startWorker(t *testing.T) {
 	t.Helper()
-	w := workers.New(e.tc, workers.Deps{Store: e.store, Logger: e.logger})
+	w := workers.New(e.tc, workers.Deps{TaskQueue: e.queue, Store: e.store, Logger: e.logger})
 	require.NoError(t, w.Start())
 	e.worker = w
 }
@@ -380,7 +383,7 @@ func (e *env) testHealth(t *testing.T) {
 	down, err := store.Open(context.Background(), e.dbURL)
 	require.NoError(t, err)
 	down.Close()
-	srv := httptest.NewServer(api.New(api.Deps{Store: down, Temporal: e.tc, Logger: e.logger}))
+	srv := httptest.NewServer(api.New(api.Deps{TaskQueue: e.queue, Store: down, Temporal: e.tc, Logger: e.logger}))
 	defer srv.Close()
 	r := e.do(t, request{method: http.MethodGet, path: "/readyz", server: srv})
 	require.Equal(t, http.StatusServiceUnavailable, r.Status)
@@ -725,7 +728,7 @@ func (e *env) testNoWorker(t *testing.T) {
 		}
 	}()
 	const timeout = 2 * time.Second
-	impatient := httptest.NewServer(api.New(api.Deps{Store: e.store, Temporal: e.tc, Logger: e.logger, UpdateTimeout: timeout}))
+	impatient := httptest.NewServer(api.New(api.Deps{TaskQueue: e.queue, Store: e.store, Temporal: e.tc, Logger: e.logger, UpdateTimeout: timeout}))
 	defer impatient.Close()
 	activate := request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/activate", n), key: "nw-1", server: impatient}
 
@@ -822,3 +825,8 @@ func newReplayer(t *testing.T) worker.WorkflowReplayer {
 	r.RegisterWorkflowWithOptions(workflows.JobWorkflow, workflow.RegisterOptions{Name: job.WorkflowType})
 	return r
 }
+
+var envQueues atomic.Int64
+
+// newQueue names a task queue no other env of this test binary uses.
+func newQueue() string { return fmt.Sprintf("jobs-test-%d", envQueues.Add(1)) }

@@ -270,7 +270,7 @@ func (e *env) testThrottlePerIP(t *testing.T) {
 	require.NoError(t, err)
 	_, err = st.CreateStaffUser(ctx, store.StaffUser{Dealer: dealerID, Name: "Ida", Email: "ida@example.org", Role: store.RoleSales, PasswordHash: testHash()})
 	require.NoError(t, err)
-	srv := httptest.NewServer(api.New(api.Deps{Store: st, Temporal: e.tc, Logger: e.logger}))
+	srv := httptest.NewServer(api.New(api.Deps{TaskQueue: e.queue, Store: st, Temporal: e.tc, Logger: e.logger}))
 	defer srv.Close()
 	login := func(email, password string) response {
 		return e.do(t, request{method: http.MethodPost, path: "/staff/login", as: anonymous(), server: srv,
@@ -307,12 +307,12 @@ func (e *env) testCookies(t *testing.T) {
 	}
 	t.Run("PlainHTTP", func(t *testing.T) { check(t, e.srv, false) })
 	t.Run("TLS", func(t *testing.T) {
-		srv := httptest.NewTLSServer(api.New(api.Deps{Store: e.store, Temporal: e.tc, Logger: e.logger}))
+		srv := httptest.NewTLSServer(api.New(api.Deps{TaskQueue: e.queue, Store: e.store, Temporal: e.tc, Logger: e.logger}))
 		defer srv.Close()
 		check(t, srv, true)
 	})
 	t.Run("BehindTLSProxy", func(t *testing.T) {
-		srv := httptest.NewServer(api.New(api.Deps{Store: e.store, Temporal: e.tc, Logger: e.logger, Auth: auth.Options{SecureCookies: true}}))
+		srv := httptest.NewServer(api.New(api.Deps{TaskQueue: e.queue, Store: e.store, Temporal: e.tc, Logger: e.logger, Auth: auth.Options{SecureCookies: true}}))
 		defer srv.Close()
 		check(t, srv, true)
 	})
@@ -567,7 +567,7 @@ func (e *env) testCustomers(t *testing.T) {
 func (e *env) testPasswordReset(t *testing.T) {
 	ctx := context.Background()
 	mailer := &captureMailer{}
-	srv := httptest.NewServer(api.New(api.Deps{Store: e.store, Temporal: e.tc, Logger: e.logger, Mailer: mailer, PublicURL: "https://autohaus.example/"}))
+	srv := httptest.NewServer(api.New(api.Deps{TaskQueue: e.queue, Store: e.store, Temporal: e.tc, Logger: e.logger, Mailer: mailer, PublicURL: "https://autohaus.example/"}))
 	defer srv.Close()
 	on := func(r request) request { r.server = srv; return r }
 	reset := func(key, email string) {

@@ -65,7 +65,7 @@ type effectsEnv struct {
 func newEffectsEnv(t *testing.T) *effectsEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{dbURL: pgtest.URL(t), tc: devServer.Client()}
+	e := &env{dbURL: pgtest.URL(t), tc: devServer.Client(), queue: newQueue()}
 	st, err := store.Open(ctx, e.dbURL)
 	require.NoError(t, err)
 	t.Cleanup(st.Close)
@@ -118,12 +118,12 @@ func newEffectsEnv(t *testing.T) *effectsEnv {
 			return publicURL + "/api/v1/dealers/" + dealer + "/customer/link/" + token, err
 		},
 	}
-	w := workers.New(e.tc, workers.Deps{Store: st, Logger: e.logger, Documents: docs, Messages: msgs,
+	w := workers.New(e.tc, workers.Deps{TaskQueue: e.queue, Store: st, Logger: e.logger, Documents: docs, Messages: msgs,
 		Payments: &bezahl.Activities{Store: st, Clients: bezahl.StaticClient{Client: client}}})
 	require.NoError(t, w.Start())
 	e.worker = w
 	t.Cleanup(e.stopWorker)
-	e.srv = httptest.NewServer(api.New(api.Deps{Store: st, Temporal: e.tc, Logger: e.logger,
+	e.srv = httptest.NewServer(api.New(api.Deps{TaskQueue: e.queue, Store: st, Temporal: e.tc, Logger: e.logger,
 		Documents: docs, Messages: msgs, BezahlWebhookSecret: fxWebhookSecret}))
 	t.Cleanup(e.srv.Close)
 	publicURL = e.srv.URL

@@ -163,7 +163,7 @@ func (s *server) startWorkflow(ctx context.Context, in workflows.StartInput, veh
 	}
 	opts := client.StartWorkflowOptions{
 		ID:                                       id,
-		TaskQueue:                                job.TaskQueue,
+		TaskQueue:                                s.taskQueue,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -71,6 +72,9 @@ type Deps struct {
 	// BezahlWebhookSecret verifies bezahl.de's signed webhooks (one secret for every
 	// dealer until dealers have their own); empty refuses every webhook with 401.
 	BezahlWebhookSecret string
+	// TaskQueue is where jobs' workflows run; job.TaskQueue when empty. Workers serve
+	// the same queue (workers.Deps.TaskQueue).
+	TaskQueue string
 }
 
 type server struct {
@@ -86,6 +90,8 @@ type server struct {
 	callbackLimit RateLimit
 	// effects are the side-effect services the API calls itself.
 	effects effects
+	// taskQueue is where jobs' workflows start.
+	taskQueue string
 }
 
 // Keys of values the middleware hands to handlers.
@@ -103,7 +109,8 @@ func init() {
 
 // New returns the HTTP handler with every route.
 func New(deps Deps) *gin.Engine {
-	s := &server{store: deps.Store, temporal: deps.Temporal, log: deps.Logger, timeout: deps.UpdateTimeout, qtimeout: deps.QueryTimeout}
+	s := &server{store: deps.Store, temporal: deps.Temporal, log: deps.Logger, timeout: deps.UpdateTimeout, qtimeout: deps.QueryTimeout,
+		taskQueue: cmp.Or(deps.TaskQueue, job.TaskQueue)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -701,7 +701,7 @@ func (s *staffEnv) testReopenWithoutWorker(t *testing.T) {
 			s.startWorker(t)
 		}
 	}()
-	impatient := httptest.NewServer(api.New(api.Deps{Store: s.store, Temporal: s.tc, Logger: s.logger, UpdateTimeout: time.Second}))
+	impatient := httptest.NewServer(api.New(api.Deps{TaskQueue: s.queue, Store: s.store, Temporal: s.tc, Logger: s.logger, UpdateTimeout: time.Second}))
 	defer impatient.Close()
 	reopen := request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/reopen", n), key: "rw-2", server: impatient}
 	for range 2 {

@@ -26,6 +26,10 @@ type jobSetup struct {
 	numbers  []int64
 	register func(worker.Registry)
 	close    func()
+	// st is the store the worker projects into; dbURL is its database, for the API
+	// part's own pool.
+	st    *store.Store
+	dbURL string
 }
 
 // setupJobWorkflow starts a throwaway PostgreSQL, migrates it, creates the bench dealer
@@ -71,9 +75,28 @@ func setupJobWorkflow(ctx context.Context, tmp string, total int, ref definition
 	if _, err := st.CreateDealer(ctx, store.Dealer{ID: benchDealer, Name: "Bench"}); err != nil {
 		return nil, err
 	}
-	numbers := make([]int64, total)
+	numbers, err := allocateJobs(ctx, st, "bench", total, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &jobSetup{
+		dealer:  benchDealer,
+		numbers: numbers,
+		st:      st,
+		dbURL:   pg.URL,
+		register: func(r worker.Registry) {
+			workers.Register(r, workers.Deps{Store: st, Logger: logger})
+		},
+		close: closeAll,
+	}, nil
+}
+
+// allocateJobs allocates k job numbers of the bench dealer as the API does, with
+// idempotency keys <prefix>-0, <prefix>-1, ...
+func allocateJobs(ctx context.Context, st *store.Store, prefix string, k int, ref definitions.Ref) ([]int64, error) {
+	numbers := make([]int64, k)
 	for i := range numbers {
-		n, _, err := st.AllocateJob(ctx, benchDealer, fmt.Sprintf("bench-%d", i), "", job.Row{
+		n, _, err := st.AllocateJob(ctx, benchDealer, fmt.Sprintf("%s-%d", prefix, i), "", job.Row{
 			Source: job.SourceManual, Definition: ref, VehicleID: "v1", Location: "Berlin",
 		})
 		if err != nil {
@@ -81,12 +104,5 @@ func setupJobWorkflow(ctx context.Context, tmp string, total int, ref definition
 		}
 		numbers[i] = n
 	}
-	return &jobSetup{
-		dealer:  benchDealer,
-		numbers: numbers,
-		register: func(r worker.Registry) {
-			workers.Register(r, workers.Deps{Store: st, Logger: logger})
-		},
-		close: closeAll,
-	}, nil
+	return numbers, nil
 }

@@ -6,8 +6,16 @@
 // interpretation, search attributes and read-model projection; and B, a minimal
 // workflow that answers the same messages and does nothing else. The ratio of their
 // throughput and the difference in history events per step show the project's own
-// overhead, measured rather than guessed. Run it with `make bench`; results go to
-// bench-results/bench.json.
+// overhead, measured rather than guessed.
+//
+// Then, on the same server, worker and database, the API part: the real API (api.Run
+// on a loopback port, a logged-in staff user's session) sends an interactive action
+// (a staff submit) through HTTP, interleaved with the same update sent by the SDK
+// directly, and compares their latencies; and the job list (GET /jobs) is timed with
+// the dashboard's filters, free text, sorts and cursor paging over 100,000 jobs of one
+// dealer projected into PostgreSQL beside other dealers' jobs. Run it with `make
+// bench`; results go to bench-results/bench.json. -hold keeps PostgreSQL up afterwards
+// for EXPLAIN ANALYZE of a filter that misses its target.
 package main
 
 import (
@@ -46,6 +54,8 @@ type config struct {
 	out                            string
 	sqlite, strict                 bool
 	cpuProfile                     string
+	api, hold                      bool
+	apiCfg                         apiConfig
 }
 
 func main() {
@@ -58,6 +68,12 @@ func main() {
 	flag.BoolVar(&cfg.sqlite, "sqlite", false, "keep server state in a SQLite file, as `make dev` does, instead of in memory")
 	flag.BoolVar(&cfg.strict, "strict", false, "exit with status 1 when a target is missed")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (client and workers) to the file")
+	flag.BoolVar(&cfg.api, "api", true, "also run the API part: actions through HTTP against the SDK, and the job list")
+	flag.IntVar(&cfg.apiCfg.actions, "actions", 400, "API part: measured actions per path (HTTP and SDK)")
+	flag.IntVar(&cfg.apiCfg.steps, "action-steps", 10, "API part: actions per job")
+	flag.IntVar(&cfg.apiCfg.listJobs, "list-jobs", 100_000, "API part: jobs of the listed dealer (other dealers get a quarter each)")
+	flag.IntVar(&cfg.apiCfg.listSamples, "list-samples", 200, "API part: timed requests per list filter")
+	flag.BoolVar(&cfg.hold, "hold", false, "keep PostgreSQL running after the run until interrupted, to look at query plans (EXPLAIN ANALYZE)")
 	flag.Parse()
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
@@ -72,6 +88,11 @@ func main() {
 	}
 	if cfg.n < 1 || cfg.concurrency < 1 || cfg.warmup < 0 || cfg.rounds < 1 || cfg.n < cfg.rounds {
 		fmt.Fprintln(os.Stderr, "bench: need n ≥ rounds ≥ 1, c ≥ 1, warmup ≥ 0")
+		os.Exit(2)
+	}
+	cfg.apiCfg.concurrency = cfg.concurrency
+	if cfg.api && (cfg.apiCfg.actions < 1 || cfg.apiCfg.steps < 2 || cfg.apiCfg.listJobs < 4 || cfg.apiCfg.listSamples < 1) {
+		fmt.Fprintln(os.Stderr, "bench: need actions ≥ 1, action-steps ≥ 2, list-jobs ≥ 4, list-samples ≥ 1")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -218,12 +239,30 @@ func run(ctx context.Context, cfg config) (targetsMet bool, err error) {
 		return false, err
 	}
 	rep.finish()
+	if cfg.api {
+		// After the comparison, so it is measured on a server and database without the
+		// API part's data.
+		if rep.API, err = runAPI(ctx, cfg.apiCfg, a.dbURL, c, def, ref, input(a.dealer), logger, logf); err != nil {
+			return false, fmt.Errorf("api part: %w", err)
+		}
+	}
 	rep.print(os.Stdout)
+	if rep.API != nil {
+		rep.API.print(os.Stdout)
+	}
 	if err := rep.write(cfg.out); err != nil {
 		return false, err
 	}
 	logf("wrote %s", cfg.out)
-	return rep.RatioMet && rep.EventsMet, nil
+	if cfg.hold {
+		logf("holding PostgreSQL until interrupted: psql '%s'", a.dbURL)
+		<-ctx.Done()
+	}
+	met := rep.RatioMet && rep.EventsMet
+	if rep.API != nil {
+		met = met && rep.API.met()
+	}
+	return met, nil
 }
 
 func sequence(n int) []int64 {

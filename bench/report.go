@@ -139,6 +139,8 @@ type report struct {
 	} `json:"targets"`
 	RatioMet  bool `json:"ratio_met"`
 	EventsMet bool `json:"events_met"`
+	// API is the API part: actions through HTTP against the SDK, and the job list.
+	API *apiReport `json:"api,omitempty"`
 }
 
 func (r *report) finish() {
@@ -151,12 +153,6 @@ func (r *report) finish() {
 }
 
 func (r *report) print(out io.Writer) {
-	verdict := func(ok bool) string {
-		if ok {
-			return "met"
-		}
-		return "MISSED"
-	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	fmt.Fprintf(out, "\n%d lifecycles each (after %d warm-up), %d at a time, %d rounds; Temporal CLI %s, server state in %s; %s, %d CPUs, load %s at start\n\n",
 		r.N, r.Warmup, r.Concurrency, r.Rounds, r.TemporalCLI, r.ServerStore, r.Go, r.CPUs, r.LoadAverage)

@@ -1,6 +1,7 @@
 package workers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,9 @@ type Deps struct {
 	Documents *documents.Service
 	Messages  *messages.Service
 	Payments  *bezahl.Activities
+	// TaskQueue is the queue to serve; job.TaskQueue when empty. Tests give every
+	// environment its own, so no worker writes into another test's database.
+	TaskQueue string
 }
 
 // ErrTypeNotConfigured is the error type of a side effect this worker has no settings
@@ -86,7 +90,7 @@ func Options() worker.Options {
 
 // New creates a worker on the job task queue with everything registered.
 func New(c client.Client, deps Deps) worker.Worker {
-	w := worker.New(c, job.TaskQueue, Options())
+	w := worker.New(c, cmp.Or(deps.TaskQueue, job.TaskQueue), Options())
 	Register(w, deps)
 	return w
 }
@@ -96,10 +100,10 @@ func New(c client.Client, deps Deps) worker.Worker {
 func Run(ctx context.Context, c client.Client, deps Deps) error {
 	w := New(c, deps)
 	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker on %s: %w", job.TaskQueue, err)
+		return fmt.Errorf("start worker on %s: %w", cmp.Or(deps.TaskQueue, job.TaskQueue), err)
 	}
 	if deps.Logger != nil {
-		deps.Logger.Info("worker started", "task_queue", job.TaskQueue)
+		deps.Logger.Info("worker started", "task_queue", cmp.Or(deps.TaskQueue, job.TaskQueue))
 	}
 	<-ctx.Done()
 	w.Stop()

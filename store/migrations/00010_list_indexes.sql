@@ -9,7 +9,9 @@
 -- key in every index: PostgreSQL checks equality on them against the index entry, and
 -- reads a row only for a job that matches, which brought that query to 2.4 ms. They sit
 -- after updated_at and number, so the order a page is read in is unchanged. Vehicle and
--- customer need nothing more: a vehicle or customer has a handful of jobs.
+-- customer need nothing more: a vehicle or customer has a handful of jobs. The price is
+-- in every projection, which rewrites the row and so every index entry: 20,000 single
+-- row updates took 2.07 s against 1.76 s with the narrow indexes, 0.015 ms more each.
 --
 -- A set of several statuses (status=open,sold) is an array comparison, which PostgreSQL
 -- 15 checks only against the row when it is not the index's first column; a single
