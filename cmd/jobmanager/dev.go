@@ -15,6 +15,7 @@ import (
 
 	"github.com/jobmanager/jobmanager/api"
 	"github.com/jobmanager/jobmanager/deploy/devstack"
+	"github.com/jobmanager/jobmanager/mailbox"
 	"github.com/jobmanager/jobmanager/store"
 	"github.com/jobmanager/jobmanager/temporalclient"
 	"github.com/jobmanager/jobmanager/workers"
@@ -100,6 +101,16 @@ func runDev(ctx context.Context, args []string) error {
 		return err
 	}
 
+	// Signed documents come back by e-mail to this mailbox.
+	box := &mailbox.Server{Store: st, Temporal: c, Notify: fx.Sender, Logger: logger}
+	if err := box.Start(envOr("MAILBOX_ADDR", "127.0.0.1:2525")); err != nil {
+		// 2525 is taken (another dev stack): any free port, printed below.
+		if err := box.Start("127.0.0.1:0"); err != nil {
+			return err
+		}
+	}
+	defer func() { _ = box.Close() }()
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return workers.Run(gctx, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments})
@@ -121,6 +132,8 @@ Jobmanager is running. Ctrl-C stops everything.
   E-mail inbox %[12]s   (every e-mail the system sends lands here)
   SMS          %[13]s/messages   (the SMS provider simulator, JSON)
   bezahl.de    %[14]s/pay/<order id>   (the simulator's pay page; the link is in the payment e-mail)
+  Mailbox      smtp://%[15]s   (signed documents back: mail <job number>_<name>.pdf from a staff
+               address to %[2]s@eingang.jobmanager.local)
   Demo dealer  %[2]s, staff logins %[5]s (owner) and %[6]s (sales),
                customer login %[11]s, each with password %[7]q%[8]s
                customer %[9]s  id %[10]s
@@ -130,7 +143,7 @@ Jobmanager is running. Ctrl-C stops everything.
                (customers alike: .../customer/login with their own cookie jar; see README)
 
 `, *addr, demoDealer, uiURL, redact(dbURL), demoStaff[0].Email, demoStaff[1].Email, demoPassword, stock, customer.Name, customer.ID, customer.Email,
-				sims.inboxURL, sims.smsURL, sims.payURL)
+				sims.inboxURL, sims.smsURL, sims.payURL, box.Addr())
 		}
 		return nil
 	})

@@ -110,6 +110,8 @@ type sideEffects struct {
 	Payments  *bezahl.Activities
 	// Mailer sends password reset links; nil leaves them to the log.
 	Mailer auth.Mailer
+	// Sender is the system's SMTP sender (the mailbox's notices); nil without SMTP.
+	Sender *mail.Sender
 }
 
 // build makes the services. Documents need only the database, so they are always
@@ -124,6 +126,7 @@ func (es effectSettings) build(st *store.Store, logger *slog.Logger) (sideEffect
 			return sideEffects{}, err
 		}
 		fx.Mailer = &mail.PasswordResetMailer{Sender: sender}
+		fx.Sender = sender
 	}
 	if sender != nil || es.SMSURL != "" {
 		m := &messages.Service{Store: st}

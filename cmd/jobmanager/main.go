@@ -6,6 +6,7 @@
 //	worker   the Temporal worker
 //	migrate  apply database migrations
 //	seed     create the demo dealer (idempotent)
+//	mailbox  the SMTP mailbox that takes signed documents back
 package main
 
 import (
@@ -38,6 +39,8 @@ func main() {
 		err = runMigrate(ctx)
 	case "seed":
 		err = runSeed(ctx, logger)
+	case "mailbox":
+		err = runMailbox(ctx, logger)
 	case "help", "-h", "--help":
 		usage()
 		return
@@ -59,5 +62,6 @@ commands:
   api      run the HTTP API           (DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, API_ADDR)
   worker   run the Temporal worker    (DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)
   migrate  apply database migrations  (DATABASE_URL)
-  seed     create the demo dealer     (DATABASE_URL)`)
+  seed     create the demo dealer     (DATABASE_URL)
+  mailbox  take signed documents back by e-mail (DATABASE_URL, TEMPORAL_*, MAILBOX_ADDR, SMTP_* for notices)`)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jobmanager/jobmanager/api"
 	"github.com/jobmanager/jobmanager/auth"
+	"github.com/jobmanager/jobmanager/mailbox"
 	"github.com/jobmanager/jobmanager/store"
 	"github.com/jobmanager/jobmanager/temporalclient"
 	"github.com/jobmanager/jobmanager/workers"
@@ -124,4 +125,28 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// runMailbox serves the mailbox for signed documents until ctx is done.
+func runMailbox(ctx context.Context, logger *slog.Logger) error {
+	st, c, closeAll, err := connect(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	es, err := effectSettingsFromEnv()
+	if err != nil {
+		return err
+	}
+	fx, err := es.build(st, logger)
+	if err != nil {
+		return err
+	}
+	box := &mailbox.Server{Store: st, Temporal: c, Notify: fx.Sender, Logger: logger}
+	if err := box.Start(envOr("MAILBOX_ADDR", "127.0.0.1:2525")); err != nil {
+		return err
+	}
+	logger.Info("mailbox listening", "addr", box.Addr())
+	<-ctx.Done()
+	return box.Close()
 }
