@@ -334,9 +334,15 @@ func (s *server) upload(c *gin.Context) {
 		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "upload_invalid", *bad))
 		return
 	}
+	allowed := documents.DefaultAllowedTypes
+	for _, f := range view.Fields {
+		if f.Key == form.field && len(f.Accept) > 0 {
+			allowed = f.Accept
+		}
+	}
 	ref, err := svc.StoreUpload(c.Request.Context(), documents.UploadRequest{
 		Dealer: row.Dealer, Number: row.Number, Field: form.field, Phase: view.Phase.Key, Filename: form.filename,
-		RequestKey: key, Actor: auth.From(c).Actor(),
+		RequestKey: key, Actor: auth.From(c).Actor(), Allowed: allowed,
 	}, bytes.NewReader(form.data))
 	switch {
 	case errors.Is(err, documents.ErrTooLarge):
@@ -344,7 +350,7 @@ func (s *server) upload(c *gin.Context) {
 		return
 	case errors.Is(err, documents.ErrTypeNotAllowed):
 		writeProblem(c, problem(http.StatusUnsupportedMediaType, ProblemUnsupportedType, "upload_type_not_allowed",
-			field("file", "type_not_allowed", "type", mimetype.Detect(form.data).String(), "allowed", strings.Join(documents.DefaultAllowedTypes, ", "))))
+			field("file", "type_not_allowed", "type", mimetype.Detect(form.data).String(), "allowed", strings.Join(allowed, ", "))))
 		return
 	case errors.Is(err, documents.ErrEmpty):
 		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "upload_invalid", field("file", "empty")))

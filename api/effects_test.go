@@ -323,6 +323,12 @@ func TestEffects(t *testing.T) {
 	fx.testPayments(t, n, order)
 
 	t.Run("Preview", fx.testPreview)
+
+	// Closed, the job's history (with every side effect in it) must replay against the
+	// current code, and is kept for the replay test.
+	fx.act(t, n, "status", "fx-close", api.StatusBody{Status: job.StatusClosed})
+	fx.waitClosed(t, n)
+	fx.recordHistory(t, n, "standard_master_with_side_effects")
 	t.Logf("walked in %s", time.Since(start).Round(time.Millisecond))
 }
 

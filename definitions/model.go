@@ -103,7 +103,10 @@ type Field struct {
 	Templates []string `json:"templates,omitempty"`
 	// Extras restricts a vehicle configuration to a subset of the vehicle's extras;
 	// empty means all of them.
-	Extras    []string `json:"extras,omitempty"`
+	Extras []string `json:"extras,omitempty"`
+	// Accept are the content types a file upload takes (such as "application/pdf");
+	// empty means the product's default (PDF and common images).
+	Accept    []string `json:"accept,omitempty"`
 	Condition string   `json:"condition,omitempty"`
 	System    bool     `json:"system,omitempty"`
 }

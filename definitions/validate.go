@@ -166,6 +166,14 @@ func (c *checker) field(path string, f Field, seen map[string]Field, documents [
 	if len(f.Templates) > 0 && f.Type != TypeDocumentView && f.Type != TypeDocumentStore {
 		c.add(path+".templates", "only a document field offers templates, not a %s", f.Type)
 	}
+	if len(f.Accept) > 0 && f.Type != TypeFileUpload {
+		c.add(path+".accept", "only a file upload accepts content types, not a %s", f.Type)
+	}
+	for j, ct := range f.Accept {
+		if typ, sub, ok := strings.Cut(ct, "/"); !ok || typ == "" || sub == "" || strings.ContainsAny(ct, " ;,") {
+			c.add(fmt.Sprintf("%s.accept[%d]", path, j), "%q is not a content type like application/pdf", ct)
+		}
+	}
 	if len(f.Extras) > 0 && f.Type != TypeVehicleConfig {
 		c.add(path+".extras", "only a vehicle configuration restricts extras, not a %s", f.Type)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -1166,4 +1168,42 @@ func TestHashChangesWhenAnythingChanges(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAcceptOnlyOnFileUploads(t *testing.T) {
+	d, err := StandardDefinition(StandardMaster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range d.Fields {
+		switch d.Fields[i].Key {
+		case "unterlagen":
+			d.Fields[i].Accept = []string{"application/pdf", "bild"}
+		case "notiz_verkauf":
+			d.Fields[i].Accept = []string{"text/plain"}
+		}
+	}
+	got := d.Validate()
+	var paths []string
+	for _, p := range got {
+		paths = append(paths, p.Path+": "+p.Message)
+	}
+	want := []string{
+		fmt.Sprintf("fields[%d].accept: only a file upload accepts content types, not a text", fieldIndex(d, "notiz_verkauf")),
+		fmt.Sprintf(`fields[%d].accept[1]: "bild" is not a content type like application/pdf`, fieldIndex(d, "unterlagen")),
+	}
+	slices.Sort(paths)
+	slices.Sort(want)
+	if !slices.Equal(want, paths) {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(paths, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func fieldIndex(d Definition, key string) int {
+	for i, f := range d.Fields {
+		if f.Key == key {
+			return i
+		}
+	}
+	return -1
 }

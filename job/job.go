@@ -213,6 +213,8 @@ type ViewField struct {
 	Required  bool                  `json:"required,omitempty"`
 	ReadOnly  bool                  `json:"read_only,omitempty"`
 	Options   []definitions.Option  `json:"options,omitempty"`
+	// Accept are the content types a file upload takes; empty means the default.
+	Accept []string `json:"accept,omitempty"`
 	// AfterSubmit marks a use shown only because its side has submitted.
 	AfterSubmit bool `json:"after_submit,omitempty"`
 }

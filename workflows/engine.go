@@ -638,7 +638,7 @@ func (e *engine) view(side job.Side) (job.View, error) {
 		}
 		vf := job.ViewField{
 			Key: f.Key, Type: f.Type, Label: label, HideLabel: u.HideLabel, Text: f.Text,
-			Required: u.Required, ReadOnly: u.ReadOnly, Options: f.Options, AfterSubmit: u.ShowAfterSubmit,
+			Required: u.Required, ReadOnly: u.ReadOnly, Options: f.Options, AfterSubmit: u.ShowAfterSubmit, Accept: f.Accept,
 		}
 		if f.Type.HoldsValue() {
 			vf.Value = e.value(f, e.st.Values)
