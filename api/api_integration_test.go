@@ -91,7 +91,10 @@ type env struct {
 	otherCust *caller
 }
 
-func newEnv(t *testing.T) *env {
+// baseEnv is an env on a database and task queue of its own, with the test dealer, the
+// vehicle and the customer given, and the definition published as the active
+// workflow; it has no worker and no server yet.
+func baseEnv(t *testing.T, vehicle job.Vehicle, customer store.Customer, d definitions.Definition) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{dbURL: pgtest.URL(t), tc: devServer.Client(), queue: newQueue()}
@@ -108,23 +111,29 @@ func newEnv(t *testing.T) *env {
 	// server, where a job's workflow ID job/<dealer>/<number> can be used only once.
 	_, err = st.Pool().Exec(ctx, `UPDATE dealers SET next_job_number = $2 WHERE id = $1`, dealerID, envJobNumbers.Add(1_000_000)-999_999)
 	require.NoError(t, err)
-	e.vehicle, err = st.CreateVehicle(ctx, dealerID, job.Vehicle{
-		Number: "A-100", Make: "VW", Model: "Golf", PriceCents: 2_500_000, Location: "Berlin", Extras: []string{"AHK", "Navi"},
-	})
+	e.vehicle, err = st.CreateVehicle(ctx, dealerID, vehicle)
 	require.NoError(t, err)
-	e.customer, err = st.CreateCustomer(ctx, store.Customer{Dealer: dealerID, Name: "Erika Mustermann", Email: "erika@example.org"})
-	require.NoError(t, err)
-	d, err := definitions.StandardDefinition(definitions.StandardMaster)
+	customer.Dealer = dealerID
+	e.customer, err = st.CreateCustomer(ctx, customer)
 	require.NoError(t, err)
 	_, err = st.SaveDraft(ctx, dealerID, d)
 	require.NoError(t, err)
-	_, err = st.PublishVersion(ctx, dealerID, definitions.StandardMaster)
+	_, err = st.PublishVersion(ctx, dealerID, d.Workflow.Key)
 	require.NoError(t, err)
-	require.NoError(t, st.SetActiveWorkflow(ctx, dealerID, definitions.StandardMaster))
+	require.NoError(t, st.SetActiveWorkflow(ctx, dealerID, d.Workflow.Key))
+	return e
+}
 
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	d, err := definitions.StandardDefinition(definitions.StandardMaster)
+	require.NoError(t, err)
+	e := baseEnv(t, job.Vehicle{
+		Number: "A-100", Make: "VW", Model: "Golf", PriceCents: 2_500_000, Location: "Berlin", Extras: []string{"AHK", "Navi"},
+	}, store.Customer{Name: "Erika Mustermann", Email: "erika@example.org"}, d)
 	e.startWorker(t)
 	t.Cleanup(e.stopWorker)
-	e.srv = httptest.NewServer(api.New(api.Deps{TaskQueue: e.queue, Store: st, Temporal: e.tc, Logger: e.logger}))
+	e.srv = httptest.NewServer(api.New(api.Deps{TaskQueue: e.queue, Store: e.store, Temporal: e.tc, Logger: e.logger}))
 	t.Cleanup(e.srv.Close)
 	e.seedAuth(t)
 	return e

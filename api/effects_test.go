@@ -10,12 +10,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -38,7 +36,6 @@ import (
 	"github.com/jobmanager/jobmanager/payments/bezahl"
 	"github.com/jobmanager/jobmanager/sms"
 	"github.com/jobmanager/jobmanager/store"
-	"github.com/jobmanager/jobmanager/store/pgtest"
 	"github.com/jobmanager/jobmanager/workers"
 )
 
@@ -65,23 +62,6 @@ type effectsEnv struct {
 func newEffectsEnv(t *testing.T) *effectsEnv {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{dbURL: pgtest.URL(t), tc: devServer.Client(), queue: newQueue()}
-	st, err := store.Open(ctx, e.dbURL)
-	require.NoError(t, err)
-	t.Cleanup(st.Close)
-	e.store = st
-	e.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-
-	_, err = st.CreateDealer(ctx, store.Dealer{ID: dealerID, Name: "Autohaus Test", DefaultSalesperson: "verkauf-1"})
-	require.NoError(t, err)
-	_, err = st.Pool().Exec(ctx, `UPDATE dealers SET next_job_number = $2 WHERE id = $1`, dealerID, envJobNumbers.Add(1_000_000)-999_999)
-	require.NoError(t, err)
-	e.vehicle, err = st.CreateVehicle(ctx, dealerID, job.Vehicle{
-		Number: "A-200", Make: "VW", Model: "Käfer Cabrio", PriceCents: 2_500_000, Location: "Berlin", Extras: []string{"AHK", "Navi"},
-	})
-	require.NoError(t, err)
-	e.customer, err = st.CreateCustomer(ctx, store.Customer{Dealer: dealerID, Name: "Jürgen Größe", Email: "juergen@example.org", Phone: "+491701234567"})
-	require.NoError(t, err)
 	// The standard workflow with a dealer's own document that only staff see.
 	d, err := definitions.StandardDefinition(definitions.StandardMaster)
 	require.NoError(t, err)
@@ -89,11 +69,10 @@ func newEffectsEnv(t *testing.T) *effectsEnv {
 	i := d.PhaseIndex("angebot")
 	d.Phases[i].StaffFields = append(d.Phases[i].StaffFields, definitions.FieldUse{Field: fxStaffOnlyDoc})
 	require.Empty(t, d.Validate())
-	_, err = st.SaveDraft(ctx, dealerID, d)
-	require.NoError(t, err)
-	_, err = st.PublishVersion(ctx, dealerID, definitions.StandardMaster)
-	require.NoError(t, err)
-	require.NoError(t, st.SetActiveWorkflow(ctx, dealerID, definitions.StandardMaster))
+	e := baseEnv(t, job.Vehicle{
+		Number: "A-200", Make: "VW", Model: "Käfer Cabrio", PriceCents: 2_500_000, Location: "Berlin", Extras: []string{"AHK", "Navi"},
+	}, store.Customer{Name: "Jürgen Größe", Email: "juergen@example.org", Phone: "+491701234567"}, d)
+	st := e.store
 
 	fx := &effectsEnv{env: e}
 	fx.inbox, err = inbox.Start("127.0.0.1:0")
