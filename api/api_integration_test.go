@@ -697,7 +697,7 @@ func (e *env) testErrors(t *testing.T) {
 	p = e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/activate", n), key: "e-15", lang: "en"}).problem(t)
 	require.Equal(t, http.StatusConflict, p.Status)
 	require.Equal(t, api.ProblemJobEnded, p.Type)
-	require.Equal(t, "job is closed", p.Detail)
+	require.Equal(t, "Job is closed.", p.Detail)
 	p = cust("e-16", api.SubmitBody{Phase: "angebot", Values: map[string]any{"lieferart": "abholung"}}, e.cust).problem(t)
 	require.Equal(t, http.StatusConflict, p.Status)
 
@@ -709,7 +709,7 @@ func (e *env) testErrors(t *testing.T) {
 	p = e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/activate", n), key: "e-17", lang: "en"}).problem(t)
 	require.Equal(t, http.StatusConflict, p.Status, "%+v", p)
 	require.Equal(t, api.ProblemJobEnded, p.Type)
-	require.Equal(t, "job is closed", p.Detail)
+	require.Equal(t, "Job is closed.", p.Detail)
 	_, err = e.store.Pool().Exec(context.Background(), `UPDATE jobs SET status = 'closed' WHERE dealer = $1 AND number = $2`, dealerID, n)
 	require.NoError(t, err)
 

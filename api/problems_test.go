@@ -71,7 +71,7 @@ func (e *env) testLanguages(t *testing.T) {
 	for lang, w := range map[string]struct{ detail, option, view string }{
 		"de": {"Die gesendeten Felder sind nicht gültig.", `„drohne“ ist keine der Optionen "abholung", "lieferung"`,
 			`ist kein Feld der Ansicht customer der Phase „angebot“`},
-		"en": {"the submitted fields are not valid", `"drohne" is not one of the options "abholung", "lieferung"`,
+		"en": {"The submitted fields are not valid.", `"drohne" is not one of the options "abholung", "lieferung"`,
 			`not a field of the customer view of phase "angebot"`},
 	} {
 		r := e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/customer/submit", n), key: "lang-2-" + lang,
