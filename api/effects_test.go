@@ -331,6 +331,13 @@ func (fx *effectsEnv) testFailedMessages(t *testing.T, n int64) {
 	res := decode[api.RequeueAnswer](t, fx.do(t, requeue), http.StatusOK)
 	require.Equal(t, store.OutboxSent, res.Status)
 	require.Equal(t, 2, res.Attempts)
+	require.True(t, res.Recorded, "the retry lands in the job's history")
+	retried := fx.entry(t, n, "the retried SMS", func(h job.AuditEntry) bool {
+		return h.Action == job.ActionMessage && h.After["retried"] == true
+	})
+	require.Equal(t, "angebot_sms", retried.After["template"])
+	require.Equal(t, store.OutboxSent, retried.After["status"])
+	require.Equal(t, job.Staff, retried.Actor.Side, "who asked for the retry")
 	sent := fx.sms.Sent()
 	require.Len(t, sent, 1)
 	require.Equal(t, fx.customer.Phone, sent[0].To)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/jobmanager/jobmanager/auth"
@@ -61,6 +62,9 @@ type RequeueAnswer struct {
 	Status   string     `json:"status"`
 	Reason   string     `json:"reason,omitempty"`
 	Attempts int        `json:"attempts"`
+	// Recorded says whether the job's history got the outcome: false when the job has
+	// ended (its history is closed) or its workflow did not answer in time.
+	Recorded bool `json:"recorded"`
 }
 
 // PreviewBody is the body of POST .../admin/messages/preview: a template as the editor
@@ -185,7 +189,35 @@ func (s *server) requeueMessage(c *gin.Context) {
 		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, "message_send_retry").with("header", HeaderIdempotencyKey))
 		return
 	}
-	c.JSON(http.StatusOK, RequeueAnswer{Key: b.Key, Channel: out.Channel, Status: out.Status, Reason: out.Reason, Attempts: out.Attempts})
+	c.JSON(http.StatusOK, RequeueAnswer{Key: b.Key, Channel: out.Channel, Status: out.Status, Reason: out.Reason, Attempts: out.Attempts,
+		Recorded: s.recordResend(c, key, out)})
+}
+
+// recordResend puts the outcome of a message sent again into the job's history, as the
+// workflow recorded the first attempt. The message is out either way, so a failure
+// here does not fail the request; the answer says whether it was recorded.
+func (s *server) recordResend(c *gin.Context, key store.OutboxKey, out msgs.Outcome) bool {
+	row, err := s.store.GetJob(c.Request.Context(), key.Dealer, key.Number)
+	if err != nil || row.Status.Ended() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.timeout)
+	defer cancel()
+	id := job.UpdateRecordMessage + "/" + idempotencyKey(c)
+	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: job.WorkflowID(key.Dealer, key.Number), UpdateID: id, UpdateName: job.UpdateRecordMessage,
+		Args: []any{job.RecordMessageRequest{RequestKey: id, Actor: auth.From(c).Actor(), ActivationSeq: key.ActivationSeq,
+			Template: key.Template, Channel: out.Channel, Status: out.Status, Reason: out.Reason, Attempts: out.Attempts}},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
+	if err != nil {
+		s.log.Warn("resent message not recorded in the job's history", "job", job.WorkflowID(key.Dealer, key.Number), "error", err)
+		return false
+	}
+	return true
 }
 
 // previewMessage fills a template with sample data and names its unknown placeholders.

@@ -533,3 +533,19 @@ type DocumentTextsRequest struct {
 	Template   string            `json:"template"`
 	Texts      map[string]string `json:"texts"`
 }
+
+// UpdateRecordMessage records the outcome of a message staff sent again; the job's
+// history then shows the retry like the first attempt.
+const UpdateRecordMessage = "record-message"
+
+// RecordMessageRequest is the outcome of a message sent again at staff's request.
+type RecordMessageRequest struct {
+	RequestKey    string `json:"request_key"`
+	Actor         Actor  `json:"actor"`
+	ActivationSeq int64  `json:"activation_seq"`
+	Template      string `json:"template"`
+	Channel       string `json:"channel"`
+	Status        string `json:"status"`
+	Reason        string `json:"reason,omitempty"`
+	Attempts      int    `json:"attempts"`
+}

@@ -301,3 +301,29 @@ func (e *engine) documentReceived(now time.Time, d job.DocumentReceived) {
 		"document_id": d.DocumentID, "filename": d.Filename, "remark": d.Remark,
 	})
 }
+
+func (e *engine) planRecordMessage(req job.RecordMessageRequest) error {
+	if err := checkActor(req.Actor, job.Staff); err != nil {
+		return err
+	}
+	if req.Template == "" || req.Status == "" {
+		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "message_key_invalid", Message: "a message outcome needs template and status",
+			Fields: []job.FieldError{job.NewFieldError("template", "required", "is required")}}
+	}
+	return nil
+}
+
+// recordMessage writes the outcome of a message staff sent again, as the first attempt
+// wrote its own, marked as a retry and with who asked for it.
+func (e *engine) recordMessage(now time.Time, req job.RecordMessageRequest) error {
+	if err := e.planRecordMessage(req); err != nil {
+		return err
+	}
+	after := map[string]any{"template": req.Template, "channel": req.Channel, "status": req.Status,
+		"attempts": req.Attempts, "retried": true, "activation_seq": req.ActivationSeq}
+	if req.Reason != "" {
+		after["reason"] = req.Reason
+	}
+	e.record(now, req.Actor, job.ActionMessage, e.st.Phase, nil, after)
+	return nil
+}

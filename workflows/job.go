@@ -209,6 +209,11 @@ func (r *jobRun) register(ctx workflow.Context) error {
 		r.e.planStatus, r.e.status); err != nil {
 		return err
 	}
+	if err := setUpdate(ctx, r, job.UpdateRecordMessage,
+		func(q job.RecordMessageRequest) (string, job.Actor) { return q.RequestKey, q.Actor },
+		r.e.planRecordMessage, r.e.recordMessage); err != nil {
+		return err
+	}
 	if err := setUpdate(ctx, r, job.UpdateLinkCustomer,
 		func(q job.LinkCustomerRequest) (string, job.Actor) { return q.RequestKey, q.Actor },
 		r.e.planLink, r.e.link); err != nil {
