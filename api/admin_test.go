@@ -267,6 +267,18 @@ func (a *adminEnv) testMessages(t *testing.T) {
 	require.Equal(t, "system_message_template", errs[0].Code)
 	cp := decode[api.AdminMessage](t, a.post(t, "/admin/messages/angebot_sms/copy", "msg-7", api.CopyMessageBody{Key: "angebot_sms_eigen"}), http.StatusCreated)
 	require.Equal(t, sys.Body, cp.Body)
+	require.Equal(t, sys.Translations, cp.Translations, "a copy keeps the English text")
+	require.NotEmpty(t, sys.Translations["en"].Body, "the standard templates are in English too")
+
+	// Translations: stored and returned; an e-mail's needs a subject.
+	mail.Subject = "Ihr Termin"
+	mail.Translations = map[string]definitions.MessageText{"en": {Body: "Your appointment"}}
+	errs = errorsOf(t, a.post(t, "/admin/messages", "msg-8", mail), http.StatusUnprocessableEntity)
+	require.Equal(t, []string{"messages[termin_mail].translations.en.subject"}, problemFields(errs).names())
+	mail.Translations["en"] = definitions.MessageText{Subject: "Your appointment", Body: "Your appointment: {parking_link}"}
+	created = decode[api.AdminMessage](t, a.post(t, "/admin/messages", "msg-9", mail), http.StatusCreated)
+	require.Equal(t, mail, created.MessageTemplate)
+	require.Equal(t, mail, decode[api.AdminMessage](t, a.get(t, "/admin/messages/termin_mail"), http.StatusOK).MessageTemplate)
 }
 
 // The journey: an own field, required in the customer view of a copied phase

@@ -643,6 +643,12 @@ func (m *authzEnv) rows() map[string]authzRow {
 		d("GET", "/admin/workflows/:key/versions/:version"): {adminOnly(s200), get("/admin/workflows/" + definitions.StandardMaster + "/versions/1")},
 		d("GET", "/admin/active-workflow"):                  {adminOnly(s200), get("/admin/active-workflow")},
 		d("GET", "/admin/document-settings"):                {adminOnly(s200), get("/admin/document-settings")},
+		d("GET", "/admin/smtp-settings"):                    {adminOnly(s200), get("/admin/smtp-settings")},
+		d("PUT", "/admin/smtp-settings"): {adminOnly(s200), put("/admin/smtp-settings",
+			api.SMTPSettingsBody{Host: "smtp.autohaus-test.de", Port: 587, TLS: "mandatory", From: "info@autohaus-test.de"})},
+		d("DELETE", "/admin/smtp-settings"): {adminOnly(s204), func(*testing.T, party, bool) request {
+			return request{method: http.MethodDelete, path: "/admin/smtp-settings", key: m.key()}
+		}},
 		d("POST", "/admin/fields"): {adminOnly(s201), post("/admin/fields", func(p party) any {
 			return definitions.Field{Key: "feld_" + suffix(p), Type: definitions.TypeText, Label: "Feld"}
 		})},

@@ -20,6 +20,7 @@ import (
 	"github.com/jobmanager/jobmanager/documents"
 	"github.com/jobmanager/jobmanager/job"
 	msgs "github.com/jobmanager/jobmanager/messages"
+	"github.com/jobmanager/jobmanager/secrets"
 	"github.com/jobmanager/jobmanager/store"
 )
 
@@ -75,6 +76,8 @@ type Deps struct {
 	// TaskQueue is where jobs' workflows run; job.TaskQueue when empty. Workers serve
 	// the same queue (workers.Deps.TaskQueue).
 	TaskQueue string
+	// Secrets seals dealers' SMTP passwords; nil refuses to store one (503).
+	Secrets *secrets.Box
 }
 
 type server struct {
@@ -169,6 +172,7 @@ func New(deps Deps) *gin.Engine {
 	s.recordRoutes(dealer)
 	s.documentRoutes(staff, customer)
 	s.messageRoutes(dealer, staff)
+	s.smtpRoutes(dealer, deps.Secrets)
 	s.webhookRoutes(r)
 	return r
 }

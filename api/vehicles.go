@@ -70,6 +70,8 @@ type Customer struct {
 	Phone string `json:"phone"`
 	// Salesperson is the staff user ID of the customer's own salesperson.
 	Salesperson string `json:"salesperson,omitempty"`
+	// Language is the language of the customer's messages: de or en.
+	Language string `json:"language"`
 	// HasAccount is true when the customer can log in.
 	HasAccount bool `json:"has_account"`
 	// Jobs counts the customer's jobs; OpenJobs those neither closed nor canceled.
@@ -91,6 +93,7 @@ type CustomerBody struct {
 	Email       *string `json:"email,omitempty"`
 	Phone       *string `json:"phone,omitempty"`
 	Salesperson *string `json:"salesperson,omitempty"`
+	Language    *string `json:"language,omitempty"`
 }
 
 // Bounds of vehicle texts.
@@ -387,7 +390,7 @@ func (s *server) deleteVehicle(c *gin.Context) {
 
 func customerOut(r store.CustomerRecord) Customer {
 	return Customer{
-		ID: r.ID, Name: r.Name, Email: r.Email, Phone: r.Phone, Salesperson: r.Salesperson, HasAccount: r.HasAccount,
+		ID: r.ID, Name: r.Name, Email: r.Email, Phone: r.Phone, Salesperson: r.Salesperson, Language: r.Language, HasAccount: r.HasAccount,
 		Jobs: r.Jobs, OpenJobs: r.OpenJobs, CreatedAt: r.CreatedAt,
 	}
 }
@@ -423,7 +426,8 @@ func (s *server) checkCustomer(c *gin.Context, b *CustomerBody, create bool) ([]
 	trim(b.Email)
 	trim(b.Phone)
 	trim(b.Salesperson)
-	var name, email, phone, salesperson *job.FieldError
+	trim(b.Language)
+	var name, email, phone, salesperson, language *job.FieldError
 	switch {
 	case b.Name == nil && create:
 		name = fieldRef("name", "required")
@@ -448,7 +452,10 @@ func (s *server) checkCustomer(c *gin.Context, b *CustomerBody, create bool) ([]
 			return nil, err
 		}
 	}
-	return checkFields(name, email, phone, salesperson), nil
+	if b.Language != nil && *b.Language != store.LanguageGerman && *b.Language != store.LanguageEnglish {
+		language = fieldRef("language", "unknown_language", "language", *b.Language)
+	}
+	return checkFields(name, email, phone, salesperson, language), nil
 }
 
 // customerWriteFailed answers a store error of a customer write.
@@ -480,7 +487,8 @@ func (s *server) createCustomer(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	dealer := auth.From(c).Dealer
-	cust := store.Customer{Dealer: dealer, Name: *b.Name, Email: deref(b.Email), Phone: deref(b.Phone), Salesperson: deref(b.Salesperson)}
+	cust := store.Customer{Dealer: dealer, Name: *b.Name, Email: deref(b.Email), Phone: deref(b.Phone), Salesperson: deref(b.Salesperson),
+		Language: deref(b.Language)}
 	created, err := s.store.CreateCustomer(ctx, cust)
 	if err != nil {
 		customerWriteFailed(c, err)
@@ -530,7 +538,7 @@ func (s *server) updateCustomer(c *gin.Context) {
 		return
 	}
 	r, err := s.store.UpdateCustomer(ctx, auth.From(c).Dealer, c.Param("id"), store.CustomerChange{
-		Name: b.Name, Email: b.Email, Phone: b.Phone, Salesperson: b.Salesperson,
+		Name: b.Name, Email: b.Email, Phone: b.Phone, Salesperson: b.Salesperson, Language: b.Language,
 	})
 	if err != nil {
 		customerWriteFailed(c, err)

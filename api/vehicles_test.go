@@ -201,6 +201,21 @@ func (e *env) testCustomerCRUD(t *testing.T) {
 	c = decode[api.Customer](t, e.do(t, e.vehicleReq(http.MethodPut, "/customers/"+c.ID, "c-4", api.CustomerBody{Salesperson: ptr("")})), http.StatusOK)
 	require.Empty(t, c.Salesperson)
 
+	// The language of their messages: German unless set; only de and en.
+	require.Equal(t, "de", c.Language)
+	c = decode[api.Customer](t, e.do(t, e.vehicleReq(http.MethodPut, "/customers/"+c.ID, "c-lang-1", api.CustomerBody{Language: ptr("en")})), http.StatusOK)
+	require.Equal(t, "en", c.Language)
+	require.Equal(t, "Clara Crud", c.Name, "absent fields stay")
+	p = e.do(t, request{method: http.MethodPut, path: "/customers/" + c.ID, key: "c-lang-2", raw: true, body: api.CustomerBody{Language: ptr("fr")}}).problem(t)
+	require.Equal(t, http.StatusUnprocessableEntity, p.Status)
+	require.Equal(t, []string{"language"}, problemFields(p.Errors).names())
+	en := decode[api.Customer](t, e.do(t, e.vehicleReq(http.MethodPost, "/customers", "c-lang-3", api.CustomerBody{
+		Name: ptr("Edward English"), Language: ptr("en"),
+	})), http.StatusCreated)
+	require.Equal(t, "en", en.Language)
+	c = decode[api.Customer](t, e.do(t, e.vehicleReq(http.MethodPut, "/customers/"+c.ID, "c-lang-4", api.CustomerBody{Language: ptr("de")})), http.StatusOK)
+	require.Equal(t, "de", c.Language)
+
 	// Bad input names each field.
 	p = e.do(t, request{method: http.MethodPost, path: "/customers", key: "c-5", raw: true,
 		body: api.CustomerBody{Name: ptr(""), Email: ptr("kein-at"), Phone: ptr("abc")}}).problem(t)

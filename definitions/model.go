@@ -166,10 +166,32 @@ type MessageTemplate struct {
 	Key     string  `json:"key"`
 	Channel Channel `json:"channel"`
 	// Customer is true when the message goes to the customer (false: to staff).
-	Customer bool   `json:"customer,omitempty"`
-	Subject  string `json:"subject,omitempty"`
-	Body     string `json:"body"`
-	System   bool   `json:"system,omitempty"`
+	Customer bool `json:"customer,omitempty"`
+	// Subject and Body are the German text, the default for every recipient.
+	Subject string `json:"subject,omitempty"`
+	Body    string `json:"body"`
+	// Translations are the texts in other languages, keyed by language ("en"); a
+	// customer whose language has none gets the German text.
+	Translations map[string]MessageText `json:"translations,omitempty"`
+	System       bool                   `json:"system,omitempty"`
+}
+
+// Languages a message template can be translated into, besides German.
+var TranslationLanguages = []string{"en"}
+
+// MessageText is a message template's subject and body in one language.
+type MessageText struct {
+	Subject string `json:"subject,omitempty"`
+	Body    string `json:"body"`
+}
+
+// Text returns the template's text in lang: its translation when it has one, else
+// the German text.
+func (m MessageTemplate) Text(lang string) MessageText {
+	if t, ok := m.Translations[lang]; ok {
+		return t
+	}
+	return MessageText{Subject: m.Subject, Body: m.Body}
 }
 
 // Workflow is an ordered sequence of phases.

@@ -17,6 +17,8 @@ import (
 	"unicode"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/jobmanager/jobmanager/placeholders"
 )
 
 func TestStandardWorkflowsResolveAndValidate(t *testing.T) {
@@ -202,6 +204,23 @@ func TestStandardMessagePlaceholders(t *testing.T) {
 		for _, text := range []string{m.Subject, m.Body} {
 			for _, match := range placeholder.FindAllStringSubmatch(text, -1) {
 				require.Contains(t, known, match[1], "message %q", m.Key)
+			}
+		}
+	}
+}
+
+// Every standard customer message has an English text, using only placeholders the
+// messages activity fills (German names or their English aliases).
+func TestStandardMessagesHaveEnglish(t *testing.T) {
+	placeholder := regexp.MustCompile(`\{([^{}]*)\}`)
+	for _, m := range standardCatalog(t).Messages {
+		en, ok := m.Translations["en"]
+		require.True(t, ok || !m.Customer, "message %q has no English text", m.Key)
+		require.NotEqual(t, m.Body, en.Body, "message %q", m.Key)
+		for _, text := range []string{en.Subject, en.Body} {
+			for _, match := range placeholder.FindAllStringSubmatch(text, -1) {
+				_, known := placeholders.Canonical(match[1])
+				require.True(t, known, "message %q: unknown placeholder {%s}", m.Key, match[1])
 			}
 		}
 	}

@@ -253,6 +253,25 @@ func (c *checker) message(path string, m MessageTemplate, seen map[string]bool) 
 	if strings.TrimSpace(m.Body) == "" {
 		c.add(path+".body", "must not be empty")
 	}
+	langs := make([]string, 0, len(m.Translations))
+	for lang := range m.Translations {
+		langs = append(langs, lang)
+	}
+	// Sorted, so the problems come in the same order every time.
+	slices.Sort(langs)
+	for _, lang := range langs {
+		t, p := m.Translations[lang], path+".translations."+lang
+		if !slices.Contains(TranslationLanguages, lang) {
+			c.add(p, "unknown language %q; known are %s", lang, strings.Join(TranslationLanguages, ", "))
+			continue
+		}
+		if m.Channel == ChannelEmail && strings.TrimSpace(t.Subject) == "" {
+			c.add(p+".subject", "an e-mail needs a subject")
+		}
+		if strings.TrimSpace(t.Body) == "" {
+			c.add(p+".body", "must not be empty")
+		}
+	}
 }
 
 func (c *checker) followUps(phases []Phase, inWorkflow map[string]bool) {

@@ -483,6 +483,22 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 				problem("messages[3].subject", "an e-mail needs a subject"),
 			},
 		},
+		{
+			name: "broken translations",
+			change: func(d *Definition) {
+				d.Messages[0].Translations = map[string]MessageText{
+					"fr": {Subject: "Bienvenue", Body: "Bonjour"},
+					"en": {Body: " "},
+				}
+				d.Messages[1].Translations = map[string]MessageText{"en": {Subject: "ignored for SMS", Body: ""}}
+			},
+			want: Problems{
+				problem("messages[0].translations.en.subject", "an e-mail needs a subject"),
+				problem("messages[0].translations.en.body", "must not be empty"),
+				problem("messages[0].translations.fr", `unknown language "fr"; known are en`),
+				problem("messages[1].translations.en.body", "must not be empty"),
+			},
+		},
 		// Many problems at once: each is reported, in definition order.
 		{
 			name: "all problems of a definition at once",
@@ -537,6 +553,17 @@ func formatProblems(ps Problems) string {
 
 // The same field type rule holds for every staff-only type and no other: a field type
 // used where it cannot work is refused in the customer view.
+func TestTranslatedMessagesAreValid(t *testing.T) {
+	d := testDefinition()
+	d.Messages[0].Translations = map[string]MessageText{"en": {Subject: "Welcome", Body: "Hello {customer}"}}
+	d.Messages[1].Translations = map[string]MessageText{"en": {Body: "Your offer is ready"}}
+	require.Nil(t, d.Validate())
+	require.Equal(t, MessageText{Subject: "Welcome", Body: "Hello {customer}"}, d.Messages[0].Text("en"))
+	require.Equal(t, MessageText{Subject: "Willkommen", Body: "Guten Tag {kunde}"}, d.Messages[0].Text("de"))
+	require.Equal(t, MessageText{Subject: "Willkommen", Body: "Guten Tag {kunde}"}, testDefinition().Messages[0].Text("en"),
+		"without a translation the German text")
+}
+
 func TestValidateStaffOnlyTypesInCustomerView(t *testing.T) {
 	for _, ft := range FieldTypes {
 		t.Run(string(ft), func(t *testing.T) {

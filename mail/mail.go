@@ -32,7 +32,7 @@ const (
 )
 
 // Settings are how to reach an SMTP server and whom mail comes from. A dealer has its
-// own; JSON tags match the dealer settings document.
+// own (stored by the store, password encrypted; see store.DealerSMTP).
 type Settings struct {
 	Host     string    `json:"host"`
 	Port     int       `json:"port"`

@@ -360,3 +360,50 @@ func TestPreviewReportsUnknownPlaceholders(t *testing.T) {
 	require.Empty(t, s.Unknown)
 	require.Equal(t, "Link: https://autohaus.example/parkplatz/beispiel", s.Text)
 }
+
+func TestCustomerMessagesInTheCustomersLanguage(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	keys := []string{"angebot_bereit", "angebot_sms", "intern"}
+	send := func(out []messages.Outcome) {
+		t.Helper()
+		for _, o := range out {
+			res, err := e.svc.SendMessage(ctx, o.Key)
+			require.NoError(t, err)
+			require.Equal(t, store.OutboxSent, res.Status, o.Key.Template)
+		}
+	}
+	send(e.prepare(t, 1, keys...))
+
+	row, err := e.st.GetJob(ctx, "autohaus", e.n)
+	require.NoError(t, err)
+	en := store.LanguageEnglish
+	_, err = e.st.UpdateCustomer(ctx, "autohaus", row.CustomerID, store.CustomerChange{Language: &en})
+	require.NoError(t, err)
+	send(e.prepare(t, 2, keys...))
+
+	mails := e.in.Messages()
+	require.Len(t, mails, 4)
+	german, germanStaff, english, englishStaff := mails[0], mails[1], mails[2], mails[3]
+	require.Equal(t, "Ihr Angebot für Volkswagen Käfer", german.Subject)
+	require.Contains(t, german.Text, "Guten Tag "+customerName+",")
+	require.Contains(t, german.HTML, `<html lang="de">`)
+
+	require.Equal(t, []string{"kunde@example.test"}, english.To)
+	require.Equal(t, "Your offer for Volkswagen Käfer", english.Subject)
+	require.Contains(t, english.Text, "Hello "+customerName+",")
+	require.Contains(t, english.Text, "your personal offer is ready")
+	require.Contains(t, english.Text, "https://autohaus.example/p/autohaus/1?t=a&c=")
+	require.NotContains(t, english.Text, "Guten Tag")
+	require.Contains(t, english.HTML, `<html lang="en">`)
+	require.Contains(t, english.HTML, "Hello Jürgen &lt;b&gt;Größe&lt;/b&gt; &amp; Söhne,")
+
+	// Staff read German whatever the customer's language.
+	require.Equal(t, "Neuer Auftrag 1", germanStaff.Subject)
+	require.Equal(t, "Neuer Auftrag 1", englishStaff.Subject)
+
+	texts := e.sim.Sent()
+	require.Len(t, texts, 2)
+	require.True(t, strings.HasPrefix(texts[0].Text, "Ihr Angebot für Volkswagen Käfer liegt bereit: "), texts[0].Text)
+	require.True(t, strings.HasPrefix(texts[1].Text, "Your offer for Volkswagen Käfer is ready: https://autohaus.example/p/autohaus/1"), texts[1].Text)
+}

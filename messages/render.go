@@ -18,6 +18,7 @@ import (
 
 	"github.com/jobmanager/jobmanager/definitions"
 	"github.com/jobmanager/jobmanager/placeholders"
+	"github.com/jobmanager/jobmanager/store"
 )
 
 // Rendered is a template filled for one job (or with sample data for a preview).
@@ -36,12 +37,22 @@ type Rendered struct {
 // text and every value are HTML-escaped, link values become links, blank lines separate
 // paragraphs and single line breaks stay line breaks.
 func Render(t definitions.MessageTemplate, v placeholders.Values) Rendered {
-	subject, unknownSubject := placeholders.Fill(t.Subject, v)
+	return RenderIn(t, store.LanguageGerman, v)
+}
+
+// RenderIn is Render with the template's text in lang: its translation when it has
+// one, else the German text.
+func RenderIn(t definitions.MessageTemplate, lang string, v placeholders.Values) Rendered {
+	msg := t.Text(lang)
+	if _, ok := t.Translations[lang]; !ok {
+		lang = store.LanguageGerman
+	}
+	subject, unknownSubject := placeholders.Fill(msg.Subject, v)
 	subject = oneLine(subject)
-	text, unknownBody := placeholders.Fill(t.Body, v)
+	text, unknownBody := placeholders.Fill(msg.Body, v)
 	r := Rendered{Subject: subject, Text: text, Unknown: merge(unknownSubject, unknownBody)}
 	if t.Channel == definitions.ChannelEmail {
-		r.HTML = htmlBody(subject, t.Body, v)
+		r.HTML = htmlBody(lang, subject, msg.Body, v)
 	}
 	return r
 }
@@ -60,7 +71,7 @@ var SampleValues = placeholders.Values{
 // Preview renders a template with SampleValues, reporting unknown placeholders.
 func Preview(t definitions.MessageTemplate) Rendered { return Render(t, SampleValues) }
 
-func htmlBody(subject, body string, v placeholders.Values) string {
+func htmlBody(lang, subject, body string, v placeholders.Values) string {
 	segs, _ := placeholders.Parse(body)
 	var b strings.Builder
 	for _, s := range segs {
@@ -75,7 +86,7 @@ func htmlBody(subject, body string, v placeholders.Values) string {
 		}
 	}
 	var out strings.Builder
-	out.WriteString(`<!doctype html><html lang="de"><head><meta charset="utf-8"><title>`)
+	out.WriteString(`<!doctype html><html lang="` + html.EscapeString(lang) + `"><head><meta charset="utf-8"><title>`)
 	out.WriteString(html.EscapeString(subject))
 	out.WriteString(`</title></head><body style="font-family:sans-serif;line-height:1.4">` + "\n")
 	for _, p := range strings.Split(strings.ReplaceAll(strings.TrimSpace(b.String()), "\r\n", "\n"), "\n\n") {

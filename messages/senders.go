@@ -2,12 +2,13 @@ package messages
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jobmanager/jobmanager/mail"
+	"github.com/jobmanager/jobmanager/secrets"
 	"github.com/jobmanager/jobmanager/store"
 )
 
@@ -23,14 +24,13 @@ func (s StaticMail) SenderFor(context.Context, string) (*mail.Sender, error) {
 	return s.Sender, nil
 }
 
-// DealerSettingsKey is the key of a dealer's SMTP settings (mail.Settings as JSON) in
-// its settings document.
-const DealerSettingsKey = "smtp"
-
-// DealerMail sends with the dealer's own SMTP settings when it has them, else with
-// Fallback. Senders are kept per dealer and rebuilt when the settings change.
+// DealerMail sends with the dealer's own SMTP settings (store.GetDealerSMTP) when it
+// has them, else with Fallback. Senders are kept per dealer and rebuilt when the
+// settings' updated_at changes.
 type DealerMail struct {
-	Store    *store.Store
+	Store *store.Store
+	// Secrets opens the dealers' stored SMTP passwords.
+	Secrets  *secrets.Box
 	Fallback *mail.Sender
 
 	mu    sync.Mutex
@@ -38,43 +38,41 @@ type DealerMail struct {
 }
 
 type cachedSender struct {
-	settings string
-	sender   *mail.Sender
+	updatedAt time.Time
+	sender    *mail.Sender
 }
 
 // SenderFor returns the dealer's sender.
 func (d *DealerMail) SenderFor(ctx context.Context, dealer string) (*mail.Sender, error) {
-	dl, err := d.Store.GetDealer(ctx, dealer)
-	if err != nil {
-		return nil, err
-	}
-	raw, ok := dl.Settings[DealerSettingsKey]
-	if !ok {
+	st, err := d.Store.GetDealerSMTP(ctx, dealer)
+	if errors.Is(err, store.ErrNotFound) {
 		if d.Fallback == nil {
 			return nil, fmt.Errorf("dealer %q has no SMTP settings and there is no fallback sender", dealer)
 		}
 		return d.Fallback, nil
 	}
-	b, err := json.Marshal(raw)
 	if err != nil {
-		return nil, fmt.Errorf("SMTP settings of dealer %q: %w", dealer, err)
+		return nil, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if c, ok := d.cache[dealer]; ok && c.settings == string(b) {
+	if c, ok := d.cache[dealer]; ok && c.updatedAt.Equal(st.UpdatedAt) {
 		return c.sender, nil
 	}
-	var st mail.Settings
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("SMTP settings of dealer %q: %w", dealer, err)
+	password, err := st.Password(d.Secrets)
+	if err != nil {
+		return nil, err
 	}
-	sender, err := mail.NewSender(st)
+	sender, err := mail.NewSender(mail.Settings{
+		Host: st.Host, Port: st.Port, TLS: mail.TLSPolicy(st.TLS),
+		Username: st.Username, Password: password, From: st.From,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("dealer %q: %w", dealer, err)
 	}
 	if d.cache == nil {
 		d.cache = map[string]cachedSender{}
 	}
-	d.cache[dealer] = cachedSender{settings: string(b), sender: sender}
+	d.cache[dealer] = cachedSender{updatedAt: st.UpdatedAt, sender: sender}
 	return sender, nil
 }

@@ -155,7 +155,9 @@ type jobData struct {
 	customerID    string
 	customerEmail string
 	customerPhone string
-	salespersonTo string
+	// customerLanguage picks the translation of customer messages; staff read German.
+	customerLanguage string
+	salespersonTo    string
 }
 
 func (s *Service) jobData(ctx context.Context, row job.Row, req PrepareRequest) (jobData, error) {
@@ -172,7 +174,7 @@ func (s *Service) jobData(ctx context.Context, row job.Row, req PrepareRequest) 
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return jobData{}, err
 		}
-		v[placeholders.Customer], jd.customerEmail, jd.customerPhone = c.Name, c.Email, c.Phone
+		v[placeholders.Customer], jd.customerEmail, jd.customerPhone, jd.customerLanguage = c.Name, c.Email, c.Phone, c.Language
 	}
 	var vehicle job.Vehicle
 	if row.VehicleID != "" {
@@ -252,7 +254,11 @@ func (s *Service) compose(ctx context.Context, key store.OutboxKey, t definition
 		}
 		values[placeholders.ParkingLink] = link
 	}
-	r := Render(t, values)
+	lang := store.LanguageGerman
+	if t.Customer && jd.customerLanguage != "" {
+		lang = jd.customerLanguage
+	}
+	r := RenderIn(t, lang, values)
 	m.Subject, m.BodyText, m.BodyHTML = r.Subject, r.Text, r.HTML
 	if t.Channel == definitions.ChannelEmail {
 		m.Attachments = req.Attachments

@@ -186,11 +186,20 @@ type Customer struct {
 	Email  string `db:"email" json:"email,omitempty"`
 	Phone  string `db:"phone" json:"phone,omitempty"`
 	// Salesperson is the staff user ID of the customer's own salesperson, or empty.
-	Salesperson string    `db:"salesperson" json:"salesperson,omitempty"`
-	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+	Salesperson string `db:"salesperson" json:"salesperson,omitempty"`
+	// Language is the language the customer's messages go out in: LanguageGerman
+	// (also when empty on create) or LanguageEnglish.
+	Language  string    `db:"language" json:"language"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
 }
 
-const customerColumns = `id::text AS id, dealer, name, email, phone, COALESCE(salesperson::text, '') AS salesperson, created_at`
+// Customer languages; the database refuses any other.
+const (
+	LanguageGerman  = "de"
+	LanguageEnglish = "en"
+)
+
+const customerColumns = `id::text AS id, dealer, name, email, phone, COALESCE(salesperson::text, '') AS salesperson, language, created_at`
 
 // CreateCustomer adds a customer; an empty ID gets a new UUID. A salesperson, when
 // given, must be a staff user of the dealer (ErrNotFound otherwise).
@@ -202,11 +211,11 @@ func (s *Store) CreateCustomer(ctx context.Context, c Customer) (Customer, error
 		return Customer{}, fmt.Errorf("create customer of dealer %q: salesperson %q: %w", c.Dealer, c.Salesperson, ErrNotFound)
 	}
 	rows, _ := s.pool.Query(ctx, `
-		INSERT INTO customers (id, dealer, name, email, phone, salesperson)
-		SELECT $1, $2, $3, $4, $5, NULLIF($6, '')::uuid
+		INSERT INTO customers (id, dealer, name, email, phone, salesperson, language)
+		SELECT $1, $2, $3, $4, $5, NULLIF($6, '')::uuid, COALESCE(NULLIF($7, ''), 'de')
 		WHERE $6 = '' OR EXISTS (SELECT 1 FROM staff_users WHERE dealer = $2 AND id::text = $6)
 		RETURNING `+customerColumns,
-		c.ID, c.Dealer, c.Name, strings.TrimSpace(c.Email), strings.TrimSpace(c.Phone), c.Salesperson)
+		c.ID, c.Dealer, c.Name, strings.TrimSpace(c.Email), strings.TrimSpace(c.Phone), c.Salesperson, c.Language)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Customer])
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Customer{}, fmt.Errorf("create customer of dealer %q: salesperson %q: %w", c.Dealer, c.Salesperson, ErrNotFound)
@@ -650,11 +659,12 @@ type CustomerChange struct {
 	Email       *string
 	Phone       *string
 	Salesperson *string
+	Language    *string
 }
 
 const customerRecordSelect = `
 	SELECT c.id::text AS id, c.dealer, c.name, c.email, c.phone, COALESCE(c.salesperson::text, '') AS salesperson,
-		c.created_at, c.password_hash <> '' AS has_account, n.jobs, n.open_jobs
+		c.language, c.created_at, c.password_hash <> '' AS has_account, n.jobs, n.open_jobs
 	FROM customers c
 	CROSS JOIN LATERAL (
 		SELECT count(*) AS jobs, count(*) FILTER (WHERE j.status NOT IN ('closed', 'canceled')) AS open_jobs
@@ -722,10 +732,11 @@ func (s *Store) UpdateCustomer(ctx context.Context, dealer, id string, ch Custom
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE customers SET
 			name = COALESCE($3, name), email = COALESCE($4, email), phone = COALESCE($5, phone),
-			salesperson = CASE WHEN $6::text IS NULL THEN salesperson ELSE NULLIF($6, '')::uuid END
+			salesperson = CASE WHEN $6::text IS NULL THEN salesperson ELSE NULLIF($6, '')::uuid END,
+			language = COALESCE($7, language)
 		WHERE dealer = $1 AND id = $2
 			AND ($6::text IS NULL OR $6 = '' OR EXISTS (SELECT 1 FROM staff_users WHERE dealer = $1 AND id::text = $6))`,
-		dealer, id, ch.Name, trim(ch.Email), trim(ch.Phone), ch.Salesperson)
+		dealer, id, ch.Name, trim(ch.Email), trim(ch.Phone), ch.Salesperson, ch.Language)
 	if isUniqueViolation(err) {
 		return CustomerRecord{}, fmt.Errorf("update customer %q of dealer %q: %w", id, dealer, &ConflictError{Field: "email", Err: err})
 	}

@@ -116,6 +116,17 @@ func TestDealersStaffCustomersVehicles(t *testing.T) {
 	require.Equal(t, c, gotC)
 	_, err = s.GetCustomer(ctx, "other", c.ID)
 	require.ErrorIs(t, err, store.ErrNotFound, "a customer is only visible to its dealer")
+	require.Equal(t, store.LanguageGerman, c.Language, "customers read German unless told otherwise")
+	en, err := s.CreateCustomer(ctx, store.Customer{Dealer: d.ID, Name: "John Smith", Language: store.LanguageEnglish})
+	require.NoError(t, err)
+	require.Equal(t, store.LanguageEnglish, en.Language)
+	de := store.LanguageGerman
+	rec, err := s.UpdateCustomer(ctx, d.ID, en.ID, store.CustomerChange{Language: &de})
+	require.NoError(t, err)
+	require.Equal(t, store.LanguageGerman, rec.Language)
+	fr := "fr"
+	_, err = s.UpdateCustomer(ctx, d.ID, en.ID, store.CustomerChange{Language: &fr})
+	require.Error(t, err, "the database knows only de and en")
 
 	v, err := s.CreateVehicle(ctx, d.ID, job.Vehicle{Number: "V-100", Make: "VW", Model: "Golf", PriceCents: 2_345_600, Location: "Berg", Extras: []string{"ahk", "navi"}})
 	require.NoError(t, err)

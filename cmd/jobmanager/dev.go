@@ -117,7 +117,8 @@ func runDev(ctx context.Context, args []string) error {
 	})
 	g.Go(func() error {
 		return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, PublicURL: sims.settings.PublicURL,
-			Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: sims.settings.WebhookSecret})
+			Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: sims.settings.WebhookSecret,
+			Secrets: sims.settings.Secrets})
 	})
 	g.Go(func() error {
 		select {

@@ -21,6 +21,7 @@ import (
 	"github.com/jobmanager/jobmanager/mail/inbox"
 	"github.com/jobmanager/jobmanager/messages"
 	"github.com/jobmanager/jobmanager/payments/bezahl"
+	"github.com/jobmanager/jobmanager/secrets"
 	"github.com/jobmanager/jobmanager/sms"
 	"github.com/jobmanager/jobmanager/store"
 )
@@ -43,6 +44,9 @@ type effectSettings struct {
 	WebhookSecret string
 	// PublicURL is where customers reach the system, for the parking-page link.
 	PublicURL string
+	// Secrets seals and opens dealers' SMTP passwords (SECRETS_KEY); nil refuses to
+	// store one and cannot open one.
+	Secrets *secrets.Box
 }
 
 // effectSettingsFromEnv reads the settings of `jobmanager worker` and `api`. A group of
@@ -79,6 +83,11 @@ func effectSettingsFromEnv() (effectSettings, error) {
 		problems = append(problems, missing)
 	} else if u := os.Getenv("BEZAHL_URL"); u != "" {
 		es.Bezahl = &bezahl.Client{BaseURL: u, Token: os.Getenv("BEZAHL_TOKEN"), OrgID: os.Getenv("BEZAHL_ORG")}
+	}
+	if box, err := secrets.FromEnv(); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		es.Secrets = box
 	}
 	if len(problems) > 0 {
 		return effectSettings{}, fmt.Errorf("side effect settings: %s", strings.Join(problems, "; "))
@@ -131,7 +140,7 @@ func (es effectSettings) build(st *store.Store, logger *slog.Logger) (sideEffect
 	if sender != nil || es.SMSURL != "" {
 		m := &messages.Service{Store: st}
 		if sender != nil {
-			m.Mail = &messages.DealerMail{Store: st, Fallback: sender}
+			m.Mail = &messages.DealerMail{Store: st, Secrets: es.Secrets, Fallback: sender}
 		}
 		if es.SMSURL != "" {
 			m.SMS = &sms.HTTPProvider{BaseURL: es.SMSURL, Token: es.SMSToken}
@@ -225,6 +234,8 @@ func startDevEffects(ctx context.Context, apiAddr string) (*devEffects, error) {
 		SMTP:   &mail.Settings{Host: ib.Host(), Port: ib.Port(), TLS: mail.TLSNone, From: devMailFrom, FromName: "Autohaus Demo"},
 		SMSURL: sim.URL, SMSToken: devSMSToken, Bezahl: client, WebhookSecret: devWebhookSecret,
 		PublicURL: "http://" + apiAddr,
+		// The fixed, public development key: dev stack only.
+		Secrets: secrets.Dev(),
 	}
 	return d, nil
 }

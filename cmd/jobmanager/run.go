@@ -117,6 +117,7 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 		Store: st, Temporal: c, Logger: logger, UpdateTimeout: *timeout,
 		PublicURL: *publicURL, Auth: auth.Options{SecureCookies: *secureCookies},
 		Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: es.WebhookSecret,
+		Secrets: es.Secrets,
 	})
 }
 
