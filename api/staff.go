@@ -327,11 +327,18 @@ func (s *server) reopen(c *gin.Context) {
 		writeProblem(c, problem(http.StatusConflict, ProblemConflict, "job_not_ended",
 			field("status", "job_not_ended", "status", string(status))).with("status", string(status)))
 	}
+	ctx := c.Request.Context()
+	key := "reopen/" + idempotencyKey(c)
 	if !row.Status.Ended() {
+		// A retry of the reopen that opened the job (its first attempt answered 503
+		// before the new run was projected) gets the answer it would have got.
+		if s.reopenedBy(ctx, row, key) {
+			c.JSON(http.StatusOK, job.Result{Seq: row.Seq, Phase: row.Phase, Status: row.Status, Turn: row.Turn})
+			return
+		}
 		notEnded(row.Status)
 		return
 	}
-	ctx := c.Request.Context()
 	raw, err := s.store.JobState(ctx, row.Dealer, row.Number)
 	if errors.Is(err, store.ErrNotFound) {
 		writeProblem(c, problem(http.StatusConflict, ProblemConflict, "job_without_state").with("number", strconv.FormatInt(row.Number, 10)))
@@ -355,6 +362,7 @@ func (s *server) reopen(c *gin.Context) {
 		internal(c, err)
 		return
 	}
+	in.RequestKey = key
 	err = s.startReopened(ctx, in, vehicleNumber)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) && s.awaitClosingRun(ctx, job.WorkflowID(row.Dealer, row.Number), row.UpdatedAt) {
@@ -381,6 +389,20 @@ func (s *server) reopen(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, res)
+}
+
+// reopenedBy reports whether the job's last reopen came from the request with key.
+func (s *server) reopenedBy(ctx context.Context, row job.Row, key string) bool {
+	history, err := s.store.Audit(ctx, row.Dealer, row.Number)
+	if err != nil {
+		return false
+	}
+	for i := len(history) - 1; i >= 0; i-- {
+		if history[i].Action == job.ActionReopened {
+			return history[i].After["request_key"] == key
+		}
+	}
+	return false
 }
 
 // reopenInput is the start input of a reopened job's new run: the projected state to

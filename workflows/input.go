@@ -27,4 +27,7 @@ type StartInput struct {
 	// Reopen starts a new run of a closed or canceled job from Carry, its last
 	// projected state; Actor is who reopened it.
 	Reopen bool `json:"reopen,omitempty"`
+	// RequestKey names the request that started this run (a reopen), so the history
+	// can tell a retry of that request from a new one.
+	RequestKey string `json:"request_key,omitempty"`
 }

@@ -90,7 +90,7 @@ func JobWorkflow(ctx workflow.Context, in StartInput) (job.Final, error) {
 		r.e.reopen(workflow.Now(ctx), in.Actor)
 	}
 	// A run continued from this one is not a reopen.
-	r.e.in.Reopen = false
+	r.e.in.Reopen, r.e.in.RequestKey = false, ""
 	r.effects = workflow.GetVersion(ctx, changeSideEffects, workflow.DefaultVersion, 1) >= 1
 	if err := r.register(ctx); err != nil {
 		return job.Final{}, err

@@ -117,5 +117,9 @@ func (e *engine) reopen(now time.Time, actor job.Actor) {
 	before := map[string]any{"status": string(e.st.Status)}
 	e.st.Status = job.StatusOpen
 	e.st.Turn = definitions.TurnStaff
-	e.record(now, actor, job.ActionReopened, e.st.Phase, before, map[string]any{"status": string(job.StatusOpen)})
+	after := map[string]any{"status": string(job.StatusOpen)}
+	if e.in.RequestKey != "" {
+		after["request_key"] = e.in.RequestKey
+	}
+	e.record(now, actor, job.ActionReopened, e.st.Phase, before, after)
 }
