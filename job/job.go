@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -108,19 +107,6 @@ func (s Source) Valid() bool {
 // WorkflowID is the job's workflow ID: `job/<dealer>/<number>`, without personal data.
 func WorkflowID(dealer string, number int64) string {
 	return fmt.Sprintf("job/%s/%d", dealer, number)
-}
-
-// ParseWorkflowID splits a workflow ID made by WorkflowID.
-func ParseWorkflowID(id string) (dealer string, number int64, err error) {
-	parts := strings.Split(id, "/")
-	if len(parts) != 3 || parts[0] != "job" || parts[1] == "" {
-		return "", 0, fmt.Errorf("workflow ID %q is not job/<dealer>/<number>", id)
-	}
-	n, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil || n <= 0 {
-		return "", 0, fmt.Errorf("workflow ID %q: number is not a positive integer", id)
-	}
-	return parts[1], n, nil
 }
 
 // Actor is who does something: a side and an opaque ID (staff user or customer ID).
@@ -548,4 +534,11 @@ type RecordMessageRequest struct {
 	Status        string `json:"status"`
 	Reason        string `json:"reason,omitempty"`
 	Attempts      int    `json:"attempts"`
+}
+
+// WithFields adds field problems to the rejection and returns it, so a rejection is
+// made in one expression.
+func (r *Rejection) WithFields(fs ...FieldError) *Rejection {
+	r.Fields = append(r.Fields, fs...)
+	return r
 }

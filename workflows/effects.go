@@ -200,15 +200,9 @@ func (e *engine) planGenerate(req job.GenerateDocumentRequest) (definitions.Fiel
 		return definitions.Field{}, "", err
 	}
 	bad := func(field, code, reason string, params ...string) error {
-		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "document_invalid", Message: "cannot make that document",
-			Fields: []job.FieldError{job.NewFieldError(field, code, reason, params...)}}
+		return reject(job.CodeInvalid, "document_invalid", "cannot make that document").WithFields(job.NewFieldError(field, code, reason, params...))
 	}
-	var use *definitions.FieldUse
-	for _, u := range e.visibleUses(e.phase(e.st.Phase), job.Staff, e.st.Values, e.st.StaffSubmitted) {
-		if u.Field == req.Field {
-			use = &u
-		}
-	}
+	use := e.currentUse(job.Staff, req.Field)
 	f, ok := e.def.Field(req.Field)
 	switch {
 	case use == nil || !ok:
@@ -256,42 +250,28 @@ func (e *engine) documentStored(now time.Time, actor job.Actor, field, template 
 // registerDocuments installs the generate-document update: the caller waits for the
 // rendered, stored version, so it is an update whose handler runs the activity.
 func (r *jobRun) registerDocuments(ctx workflow.Context) error {
-	handler := func(ctx workflow.Context, q job.GenerateDocumentRequest) (job.Result, error) {
-		if res, done := r.e.st.processed(q.RequestKey); done {
-			return res, nil
-		}
-		r.updates++
-		f, template, err := r.e.planGenerate(q)
-		if err != nil {
-			return job.Result{}, asApplicationError(err)
-		}
-		var ref documents.DocumentRef
-		err = workflow.ExecuteActivity(effectOptions(ctx, "render "+template), documents.ActivityRenderAndStore, documents.DocumentRequest{
-			Dealer: r.e.in.Dealer, Number: r.e.in.Number, Field: f.Key, Template: template, Phase: r.e.st.Phase,
-			RequestKey: q.RequestKey, Extras: r.e.chosenExtras(), Actor: q.Actor, At: workflow.Now(ctx),
-		}).Get(ctx, &ref)
-		if err != nil {
-			return job.Result{}, fmt.Errorf("render %s: %w", template, err)
-		}
-		r.e.documentStored(workflow.Now(ctx), q.Actor, f.Key, template, ref)
-		res := r.e.st.result()
-		r.e.st.remember(q.RequestKey, res)
-		if err := r.commit(ctx); err != nil {
-			return job.Result{}, err
-		}
-		return res, nil
+	type rendered struct {
+		Template string
+		Ref      documents.DocumentRef
 	}
-	validator := func(ctx workflow.Context, q job.GenerateDocumentRequest) error {
-		if _, done := r.e.st.processed(q.RequestKey); done {
-			return nil
-		}
-		_, _, err := r.e.planGenerate(q)
-		return asApplicationError(err)
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, job.UpdateGenerateDocument, handler, workflow.UpdateHandlerOptions{Validator: validator}); err != nil {
-		return fmt.Errorf("register update %s: %w", job.UpdateGenerateDocument, err)
-	}
-	return nil
+	return setActivityUpdate(ctx, r, job.UpdateGenerateDocument,
+		func(q job.GenerateDocumentRequest) string { return q.RequestKey },
+		func(q job.GenerateDocumentRequest) error { _, _, err := r.e.planGenerate(q); return err },
+		func(ctx workflow.Context, q job.GenerateDocumentRequest) (rendered, error) {
+			f, template, err := r.e.planGenerate(q)
+			if err != nil {
+				return rendered{}, err
+			}
+			out := rendered{Template: template}
+			err = workflow.ExecuteActivity(effectOptions(ctx, "render "+template), documents.ActivityRenderAndStore, documents.DocumentRequest{
+				Dealer: r.e.in.Dealer, Number: r.e.in.Number, Field: f.Key, Template: template, Phase: r.e.st.Phase,
+				RequestKey: q.RequestKey, Extras: r.e.chosenExtras(), Actor: q.Actor, At: workflow.Now(ctx),
+			}).Get(ctx, &out.Ref)
+			return out, err
+		},
+		func(now time.Time, q job.GenerateDocumentRequest, out rendered) {
+			r.e.documentStored(now, q.Actor, q.Field, out.Template, out.Ref)
+		})
 }
 
 // documentReceived files a document that came back by e-mail under the current phase,
@@ -307,8 +287,7 @@ func (e *engine) planRecordMessage(req job.RecordMessageRequest) error {
 		return err
 	}
 	if req.Template == "" || req.Status == "" {
-		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "message_key_invalid", Message: "a message outcome needs template and status",
-			Fields: []job.FieldError{job.NewFieldError("template", "required", "is required")}}
+		return reject(job.CodeInvalid, "message_key_invalid", "a message outcome needs template and status").WithFields(job.NewFieldError("template", "required", "is required"))
 	}
 	return nil
 }

@@ -203,15 +203,11 @@ func (e *engine) planActivate(req job.ActivateRequest) (string, []string, error)
 		return next, skipped, nil
 	}
 	if e.phase(req.Phase) == nil {
-		rej := reject(job.CodeInvalid, "unknown_phase", "unknown phase")
-		rej.Fields = []job.FieldError{job.NewFieldError("phase", "unknown_phase", fmt.Sprintf("unknown phase %q", req.Phase), "phase", req.Phase)}
-		return "", nil, rej
+		return "", nil, reject(job.CodeInvalid, "unknown_phase", "unknown phase").WithFields(job.NewFieldError("phase", "unknown_phase", fmt.Sprintf("unknown phase %q", req.Phase), "phase", req.Phase))
 	}
 	if !slices.Contains(e.reachable(), req.Phase) {
-		rej := reject(job.CodeConflict, "not_reachable", "phase not reachable")
-		rej.Fields = []job.FieldError{job.NewFieldError("phase", "not_reachable",
-			fmt.Sprintf("phase %q is not reachable from %q", req.Phase, e.st.Phase), "phase", req.Phase, "current", e.st.Phase)}
-		return "", nil, rej
+		return "", nil, reject(job.CodeConflict, "not_reachable", "phase not reachable").WithFields(job.NewFieldError("phase", "not_reachable",
+			fmt.Sprintf("phase %q is not reachable from %q", req.Phase, e.st.Phase), "phase", req.Phase, "current", e.st.Phase))
 	}
 	var between []string
 	for i := e.def.PhaseIndex(next); i < e.def.PhaseIndex(req.Phase); i++ {
@@ -325,6 +321,17 @@ func (e *engine) visibleUses(p *definitions.Phase, side job.Side, values map[str
 	return out
 }
 
+// currentUse is the use of a field in the side's view of the current phase as the side
+// sees it now, or nil when the view does not show it.
+func (e *engine) currentUse(side job.Side, field string) *definitions.FieldUse {
+	for _, u := range e.visibleUses(e.phase(e.st.Phase), side, e.st.Values, e.submitted(side)) {
+		if u.Field == field {
+			return &u
+		}
+	}
+	return nil
+}
+
 func (e *engine) submitted(side job.Side) bool {
 	if side == job.Customer {
 		return e.st.CustomerSubmitted
@@ -341,10 +348,8 @@ func (e *engine) planSubmit(req job.SubmitRequest) (map[string]any, error) {
 		return nil, err
 	}
 	if req.Phase != e.st.Phase {
-		rej := reject(job.CodeConflict, "stale_phase", "the form is for another phase")
-		rej.Fields = []job.FieldError{job.NewFieldError("phase", "stale_phase",
-			fmt.Sprintf("phase %q is not the current phase %q", req.Phase, e.st.Phase), "phase", req.Phase, "current", e.st.Phase)}
-		return nil, rej
+		return nil, reject(job.CodeConflict, "stale_phase", "the form is for another phase").WithFields(job.NewFieldError("phase", "stale_phase",
+			fmt.Sprintf("phase %q is not the current phase %q", req.Phase, e.st.Phase), "phase", req.Phase, "current", e.st.Phase))
 	}
 	p := e.phase(e.st.Phase)
 	side := req.Actor.Side
@@ -462,16 +467,12 @@ func (e *engine) planStatus(req job.StatusRequest) error {
 		return err
 	}
 	if !req.Status.Valid() {
-		rej := reject(job.CodeInvalid, "unknown_status", "unknown status")
-		rej.Fields = []job.FieldError{job.NewFieldError("status", "unknown_status",
-			fmt.Sprintf("%q is not one of open, sold, closed, canceled", req.Status), "status", string(req.Status))}
-		return rej
+		return reject(job.CodeInvalid, "unknown_status", "unknown status").WithFields(job.NewFieldError("status", "unknown_status",
+			fmt.Sprintf("%q is not one of open, sold, closed, canceled", req.Status), "status", string(req.Status)))
 	}
 	if req.Status == e.st.Status {
-		rej := reject(job.CodeConflict, "status_unchanged", "status unchanged")
-		rej.Fields = []job.FieldError{job.NewFieldError("status", "status_unchanged",
-			fmt.Sprintf("the job is already %s", req.Status), "status", string(req.Status))}
-		return rej
+		return reject(job.CodeConflict, "status_unchanged", "status unchanged").WithFields(job.NewFieldError("status", "status_unchanged",
+			fmt.Sprintf("the job is already %s", req.Status), "status", string(req.Status)))
 	}
 	if req.SoldOn != "" {
 		reason, code := "", ""
@@ -481,9 +482,7 @@ func (e *engine) planStatus(req job.StatusRequest) error {
 			code, reason = "invalid_date", fmt.Sprintf("%q is not a date like 2026-11-27", req.SoldOn)
 		}
 		if code != "" {
-			rej := reject(job.CodeInvalid, "sold_on_invalid", "invalid sale date")
-			rej.Fields = []job.FieldError{job.NewFieldError("sold_on", code, reason, "sold_on", req.SoldOn)}
-			return rej
+			return reject(job.CodeInvalid, "sold_on_invalid", "invalid sale date").WithFields(job.NewFieldError("sold_on", code, reason, "sold_on", req.SoldOn))
 		}
 	}
 	return nil

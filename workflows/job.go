@@ -35,9 +35,9 @@ type attrValues [5]string
 
 var attrKeys = [5]temporal.SearchAttributeKeyKeyword{attrDealer, attrDefinition, attrStatus, attrPhase, attrTurn}
 
-func (r *jobRun) wantAttrs() attrValues {
-	st := r.e.st
-	return attrValues{r.e.in.Dealer, r.e.ref().String(), string(st.Status), st.Phase, string(st.Turn)}
+// attrs are the search attribute values the job's state calls for.
+func (e *engine) attrs() attrValues {
+	return attrValues{e.in.Dealer, e.ref().String(), string(e.st.Status), e.st.Phase, string(e.st.Turn)}
 }
 
 // StartAttributes are the search attributes to start a job with, so Temporal UI finds
@@ -51,8 +51,7 @@ func StartAttributes(in StartInput) (temporal.SearchAttributes, job.Result, erro
 			return temporal.SearchAttributes{}, job.Result{}, err
 		}
 	}
-	r := &jobRun{e: e}
-	want := r.wantAttrs()
+	want := e.attrs()
 	updates := make([]temporal.SearchAttributeUpdate, len(attrKeys))
 	for i, k := range attrKeys {
 		updates[i] = k.ValueSet(want[i])
@@ -147,45 +146,42 @@ func (r *jobRun) shouldContinue(ctx workflow.Context) bool {
 	return workflow.GetInfo(ctx).GetContinueAsNewSuggested() || r.updates >= maxUpdatesPerRun || r.signals >= maxSignalsPerRun
 }
 
-// drainDocuments files documents that came back by e-mail; a closed job still
-// records them, as its history is kept for good.
-func (r *jobRun) drainDocuments(ctx workflow.Context, ch workflow.ReceiveChannel) error {
+// drain applies the signals waiting on ch. Each names itself by a key, which the job
+// remembers across runs, so a signal delivered twice counts once; usable says whether
+// a signal carries anything to apply.
+func drain[T any](ctx workflow.Context, r *jobRun, ch workflow.ReceiveChannel, kind string,
+	key func(T) string, usable func(T) bool, apply func(time.Time, T),
+) error {
 	for {
-		var d job.DocumentReceived
-		if !ch.ReceiveAsync(&d) {
+		var v T
+		if !ch.ReceiveAsync(&v) {
 			return nil
 		}
 		r.signals++
-		key := "document:" + d.Key
-		if _, done := r.e.st.processed(key); done || d.Key == "" {
+		k := kind + ":" + key(v)
+		if _, done := r.e.st.processed(k); done || key(v) == "" || !usable(v) {
+			workflow.GetLogger(ctx).Warn("signal ignored", "signal", kind, "key", key(v), "duplicate", done)
 			continue
 		}
-		r.e.documentReceived(workflow.Now(ctx), d)
-		r.e.st.remember(key, r.e.st.result())
+		apply(workflow.Now(ctx), v)
+		r.e.st.remember(k, r.e.st.result())
 		if err := r.commit(ctx); err != nil {
 			return err
 		}
 	}
 }
 
+// drainDocuments files documents that came back by e-mail; a closed job still
+// records them, as its history is kept for good.
+func (r *jobRun) drainDocuments(ctx workflow.Context, ch workflow.ReceiveChannel) error {
+	return drain(ctx, r, ch, "document", func(d job.DocumentReceived) string { return d.Key },
+		func(job.DocumentReceived) bool { return true }, r.e.documentReceived)
+}
+
+// drainPayments records payments; one without an amount carries nothing to record.
 func (r *jobRun) drainPayments(ctx workflow.Context, ch workflow.ReceiveChannel) error {
-	for {
-		var p job.PaymentReceived
-		if !ch.ReceiveAsync(&p) {
-			return nil
-		}
-		r.signals++
-		key := "payment:" + p.Key
-		if _, done := r.e.st.processed(key); done || p.Key == "" || (p.AmountCents <= 0 && p.PaidCents <= 0) {
-			workflow.GetLogger(ctx).Warn("payment signal ignored", "key", p.Key, "amount_cents", p.AmountCents, "duplicate", done)
-			continue
-		}
-		r.e.payment(workflow.Now(ctx), p)
-		r.e.st.remember(key, r.e.st.result())
-		if err := r.commit(ctx); err != nil {
-			return err
-		}
-	}
+	return drain(ctx, r, ch, "payment", func(p job.PaymentReceived) string { return p.Key },
+		func(p job.PaymentReceived) bool { return p.AmountCents > 0 || p.PaidCents > 0 }, r.e.payment)
 }
 
 // register installs the update and query handlers. Interactive actions are updates,
@@ -310,7 +306,7 @@ func (r *jobRun) describe(ctx workflow.Context) {
 	st := r.e.st
 	// Only what changed goes to the server: smaller visibility writes, none when
 	// nothing changed.
-	want := r.wantAttrs()
+	want := r.e.attrs()
 	var updates []temporal.SearchAttributeUpdate
 	for i, k := range attrKeys {
 		if want[i] != r.attrs[i] {

@@ -32,12 +32,10 @@ func (e *engine) planLink(req job.LinkCustomerRequest) error {
 		return err
 	}
 	if req.CustomerID == "" {
-		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "customer_link_invalid", Message: "no customer to link",
-			Fields: []job.FieldError{job.NewFieldError("customer_id", "required", "is required")}}
+		return reject(job.CodeInvalid, "customer_link_invalid", "no customer to link").WithFields(job.NewFieldError("customer_id", "required", "is required"))
 	}
 	if cur, _ := e.customer(); cur != "" && cur != req.CustomerID {
-		return &job.Rejection{Code: job.CodeConflict, MessageCode: "link_conflict", Message: "the job belongs to another customer",
-			Fields: []job.FieldError{job.NewFieldError("customer_id", "other_customer", "the job belongs to another customer")}}
+		return reject(job.CodeConflict, "link_conflict", "the job belongs to another customer").WithFields(job.NewFieldError("customer_id", "other_customer", "the job belongs to another customer"))
 	}
 	return nil
 }
@@ -64,8 +62,7 @@ func (e *engine) planMigrate(req job.MigrateRequest) error {
 	}
 	cur := e.ref()
 	bad := func(field, code, reason string, params ...string) error {
-		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "migrate_invalid", Message: "cannot move the job to that version",
-			Fields: []job.FieldError{job.NewFieldError(field, code, reason, params...)}}
+		return reject(job.CodeInvalid, "migrate_invalid", "cannot move the job to that version").WithFields(job.NewFieldError(field, code, reason, params...))
 	}
 	switch {
 	case req.Ref.Workflow != cur.Workflow:

@@ -87,7 +87,7 @@ func (e *engine) planInvoiceLines(req job.InvoiceLinesRequest) error {
 		}
 	}
 	if len(fields) > 0 {
-		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "invoice_lines_invalid", Message: "the invoice lines are not valid", Fields: fields}
+		return reject(job.CodeInvalid, "invoice_lines_invalid", "the invoice lines are not valid").WithFields(fields...)
 	}
 	return nil
 }
@@ -109,8 +109,7 @@ func (e *engine) planDocumentTexts(req job.DocumentTextsRequest) error {
 		return err
 	}
 	if !slices.Contains(e.def.Documents, req.Template) {
-		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "document_texts_invalid", Message: "unknown document template",
-			Fields: []job.FieldError{job.NewFieldError("template", "unknown_template", fmt.Sprintf("%q is not a document template of this job", req.Template), "template", req.Template)}}
+		return reject(job.CodeInvalid, "document_texts_invalid", "unknown document template").WithFields(job.NewFieldError("template", "unknown_template", fmt.Sprintf("%q is not a document template of this job", req.Template), "template", req.Template))
 	}
 	return nil
 }

@@ -34,16 +34,10 @@ func (e *engine) planAttach(req job.AttachFileRequest) error {
 		return err
 	}
 	bad := func(field, code, reason string, params ...string) error {
-		return &job.Rejection{Code: job.CodeInvalid, MessageCode: "upload_invalid", Message: "cannot attach that file",
-			Fields: []job.FieldError{job.NewFieldError(field, code, reason, params...)}}
+		return reject(job.CodeInvalid, "upload_invalid", "cannot attach that file").WithFields(job.NewFieldError(field, code, reason, params...))
 	}
 	side := req.Actor.Side
-	var use *definitions.FieldUse
-	for _, u := range e.visibleUses(e.phase(e.st.Phase), side, e.st.Values, e.submitted(side)) {
-		if u.Field == req.Field {
-			use = &u
-		}
-	}
+	use := e.currentUse(side, req.Field)
 	f, ok := e.def.Field(req.Field)
 	switch {
 	case use == nil || !ok:
