@@ -123,8 +123,10 @@ func (e *engine) phase(key string) *definitions.Phase {
 	return nil
 }
 
-func (e *engine) applies(p *definitions.Phase) bool {
-	return e.holds(p.Condition, e.subject(job.Staff, e.st.Values))
+// phaseSubject is what phase conditions see; one per walk, as the state does not
+// change while phases are weighed.
+func (e *engine) phaseSubject() definitions.Subject {
+	return e.subject(job.Staff, e.st.Values)
 }
 
 // walk finds the phase that follows from: the follow-up of from if it has one, else
@@ -139,12 +141,13 @@ func (e *engine) walk(from string) (next string, skipped []string) {
 			idx = e.def.PhaseIndex(p.FollowUp) - 1
 		}
 	}
+	s := e.phaseSubject()
 	for i := idx + 1; i < len(e.def.Phases); i++ {
 		p := &e.def.Phases[i]
 		if p.Key == from {
 			continue
 		}
-		if e.applies(p) {
+		if e.holds(p.Condition, s) {
 			return p.Key, skipped
 		}
 		skipped = append(skipped, p.Key)
@@ -160,9 +163,10 @@ func (e *engine) reachable() []string {
 		return nil
 	}
 	out := []string{next}
+	s := e.phaseSubject()
 	for i := e.def.PhaseIndex(next) + 1; i < len(e.def.Phases); i++ {
 		p := &e.def.Phases[i]
-		if p.Key != e.st.Phase && e.applies(p) {
+		if p.Key != e.st.Phase && e.holds(p.Condition, s) {
 			out = append(out, p.Key)
 		}
 	}
