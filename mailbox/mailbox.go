@@ -179,7 +179,7 @@ func (s *Server) file(ctx context.Context, dealer string, number int64, sender s
 	actor := job.Actor{Side: job.Staff, ID: sender.ID}
 	key := msg.MessageID + "/" + a.Filename
 	doc, created, err := s.Store.AddDocumentVersion(ctx, store.NewDocument{
-		Dealer: dealer, Number: number, Field: Field, Kind: "inbound", Phase: row.Phase, RequestKey: key, Actor: actor,
+		Dealer: dealer, Number: number, Field: Field, Kind: store.DocumentInbound, Phase: row.Phase, RequestKey: key, Actor: actor,
 	}, func(int) (store.Content, error) {
 		return store.Content{Filename: a.Filename, ContentType: "application/pdf", Bytes: a.Data}, nil
 	})

@@ -334,10 +334,10 @@ func (s *Service) SendMessage(ctx context.Context, key store.OutboxKey) (Outcome
 		}
 		return Outcome{}, err
 	}
-	switch m.Status {
-	case store.OutboxSent, store.OutboxFailed, store.OutboxUnknown, store.OutboxSuppressed:
+	switch {
+	case final(m.Status):
 		return outcome(m), nil
-	case store.OutboxSending:
+	case m.Status == store.OutboxSending:
 		expired, err := s.Store.LeaseExpired(ctx, key)
 		if err != nil {
 			return Outcome{}, err
@@ -375,6 +375,15 @@ func (s *Service) claim(ctx context.Context, m store.OutboxMessage, takeOver boo
 	return c, claim, err
 }
 
+// claimedElsewhere answers for a message another attempt claimed first: what that
+// attempt did once it is final, else an error so the activity retries until it is.
+func claimedElsewhere(key store.OutboxKey, current store.OutboxMessage) (Outcome, error) {
+	if !final(current.Status) {
+		return Outcome{}, fmt.Errorf("message %s: another attempt is sending it", key)
+	}
+	return outcome(current), nil
+}
+
 func (s *Service) sendEmail(ctx context.Context, m store.OutboxMessage) (Outcome, error) {
 	key := m.Key()
 	if s.Mail == nil {
@@ -401,11 +410,7 @@ func (s *Service) sendEmail(ctx context.Context, m store.OutboxMessage) (Outcome
 	defer conn.Close()
 	claimed, claim, err := s.claim(ctx, m, false)
 	if errors.Is(err, store.ErrNotClaimed) {
-		// Another attempt got it first; report what it did, or retry until it is done.
-		if !final(claimed.Status) {
-			return Outcome{}, fmt.Errorf("message %s: another attempt is sending it", key)
-		}
-		return outcome(claimed), nil
+		return claimedElsewhere(key, claimed)
 	}
 	if err != nil {
 		return Outcome{}, err
@@ -435,10 +440,7 @@ func (s *Service) sendSMS(ctx context.Context, m store.OutboxMessage) (Outcome, 
 	}
 	claimed, claim, err := s.claim(ctx, m, true)
 	if errors.Is(err, store.ErrNotClaimed) {
-		if !final(claimed.Status) {
-			return Outcome{}, fmt.Errorf("message %s: another attempt is sending it", key)
-		}
-		return outcome(claimed), nil
+		return claimedElsewhere(key, claimed)
 	}
 	if err != nil {
 		return Outcome{}, err

@@ -169,9 +169,7 @@ func (s *Store) DocumentByRequest(ctx context.Context, d NewDocument) (Document,
 	return doc, wrap(err, "document %q of job %s with request key %q", d.Field, job.WorkflowID(d.Dealer, d.Number), d.RequestKey)
 }
 
-func (s *Store) documentByRequest(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, d NewDocument) (Document, error) {
+func (s *Store) documentByRequest(ctx context.Context, q rowsQuerier, d NewDocument) (Document, error) {
 	rows, _ := q.Query(ctx, `SELECT `+documentColumns+` FROM documents
 		WHERE dealer = $1 AND number = $2 AND field = $3 AND request_key = $4`,
 		d.Dealer, d.Number, d.Field, d.RequestKey)

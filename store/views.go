@@ -177,10 +177,12 @@ func SearchTerms(q string) []string {
 	return out
 }
 
+// likeEscaper takes LIKE's own characters literally.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 // likePattern matches a term anywhere, with LIKE's own characters taken literally.
 func likePattern(term string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(term) + "%"
+	return "%" + likeEscaper.Replace(term) + "%"
 }
 
 // ViewKind says what a staff view keeps.
