@@ -151,7 +151,8 @@ func (s *server) downloadDocument(c *gin.Context) {
 		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, "no_document").with("id", id, "number", strconv.FormatInt(row.Number, 10)))
 	}
 	ctx := c.Request.Context()
-	doc, err := s.store.GetDocument(ctx, row.Dealer, id)
+	// One read with the bytes: a document refused below is rare, a download is not.
+	doc, content, err := s.store.DocumentContent(ctx, row.Dealer, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && doc.Number != row.Number) {
 		notFound()
 		return
@@ -169,13 +170,9 @@ func (s *server) downloadDocument(c *gin.Context) {
 		notFound()
 		return
 	}
-	doc, content, err := s.store.DocumentContent(ctx, row.Dealer, doc.ID)
-	if err != nil {
-		internal(c, err)
-		return
-	}
-	serveFile(c, "attachment", doc.Filename, doc.ContentType, content)
+	// Headers set after the body is written are never sent.
 	c.Header("ETag", strconv.Quote(doc.SHA256))
+	serveFile(c, "attachment", doc.Filename, doc.ContentType, content)
 }
 
 // serveFile answers with a file's bytes. The stored content type is the sniffed one,
@@ -185,6 +182,15 @@ func serveFile(c *gin.Context, disposition, filename, contentType string, conten
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.Header("Cache-Control", "private, no-cache")
 	c.Data(http.StatusOK, contentType, content)
+}
+
+// documentService is the documents service, or answers 503 when none is configured.
+func (s *server) documentService(c *gin.Context) (*documents.Service, bool) {
+	if s.effects.documents == nil {
+		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, "documents_not_configured"))
+		return nil, false
+	}
+	return s.effects.documents, true
 }
 
 // viewParams are the query parameters of a document view.
@@ -197,23 +203,13 @@ func (s *server) viewDocument(c *gin.Context) {
 	if !ok {
 		return
 	}
-	svc := s.effects.documents
-	if svc == nil {
-		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, "documents_not_configured"))
+	svc, ok := s.documentService(c)
+	if !ok {
 		return
 	}
 	q := c.Request.URL.Query()
-	var bad []job.FieldError
-	for name, values := range q {
-		switch {
-		case !slices.Contains(viewParams, name):
-			bad = append(bad, field(name, "unknown_parameter", "known", "field, template"))
-		case len(values) > 1:
-			bad = append(bad, field(name, "repeated_parameter"))
-		}
-	}
+	bad := checkParams(q, viewParams)
 	if len(bad) > 0 {
-		slices.SortFunc(bad, func(a, b job.FieldError) int { return strings.Compare(a.Field, b.Field) })
 		writeProblem(c, problem(http.StatusBadRequest, ProblemBadRequest, "view_params_invalid", bad...))
 		return
 	}
@@ -305,9 +301,8 @@ func (s *server) upload(c *gin.Context) {
 	if !ok {
 		return
 	}
-	svc := s.effects.documents
-	if svc == nil {
-		writeProblem(c, problem(http.StatusServiceUnavailable, ProblemUnavailable, "documents_not_configured"))
+	svc, ok := s.documentService(c)
+	if !ok {
 		return
 	}
 	key := job.UpdateAttachFile + "/" + idempotencyKey(c)

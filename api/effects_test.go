@@ -8,6 +8,8 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
@@ -266,6 +268,8 @@ func TestEffects(t *testing.T) {
 		require.Equal(t, documents.PDFContentType, r.Header.Get("Content-Type"))
 		require.Equal(t, `attachment; filename=`+f.Filename, r.Header.Get("Content-Disposition"))
 		require.EqualValues(t, f.Size, len(r.Body))
+		sum := sha256.Sum256(r.Body)
+		require.Equal(t, `"`+hex.EncodeToString(sum[:])+`"`, r.Header.Get("ETag"), "a download names its version")
 	}
 
 	// The customer sees and downloads the offer, not the staff-only document.

@@ -144,8 +144,26 @@ func vehicleOut(c *gin.Context, v store.VehicleRecord) Vehicle {
 // listQuery reads q, limit and cursor; unknown parameters are refused, so a misspelt
 // filter does not silently list everything.
 func listQuery(q url.Values) (store.ListQuery, []job.FieldError) {
-	known := []string{"q", "limit", "cursor"}
 	var out store.ListQuery
+	fields := checkParams(q, []string{"q", "limit", "cursor"})
+	out.Q = strings.TrimSpace(q.Get("q"))
+	if len(out.Q) > maxVehicleText {
+		fields = append(fields, field("q", "too_long", "max", strconv.Itoa(maxVehicleText)))
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > store.MaxListLimit {
+			fields = append(fields, field("limit", "out_of_range", "min", "1", "max", strconv.Itoa(store.MaxListLimit)))
+		}
+		out.Limit = n
+	}
+	out.Cursor = q.Get("cursor")
+	return out, fields
+}
+
+// checkParams names, in name order, each query parameter that is not known or is
+// given more than once.
+func checkParams(q url.Values, known []string) []job.FieldError {
 	var fields []job.FieldError
 	names := make([]string, 0, len(q))
 	for name := range q {
@@ -160,19 +178,7 @@ func listQuery(q url.Values) (store.ListQuery, []job.FieldError) {
 			fields = append(fields, field(name, "repeated_parameter"))
 		}
 	}
-	out.Q = strings.TrimSpace(q.Get("q"))
-	if len(out.Q) > maxVehicleText {
-		fields = append(fields, field("q", "too_long", "max", strconv.Itoa(maxVehicleText)))
-	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > store.MaxListLimit {
-			fields = append(fields, field("limit", "out_of_range", "min", "1", "max", strconv.Itoa(store.MaxListLimit)))
-		}
-		out.Limit = n
-	}
-	out.Cursor = q.Get("cursor")
-	return out, fields
+	return fields
 }
 
 // listFailed answers a list's store error: a cursor it did not make is the client's.
