@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/jobmanager/jobmanager/i18n"
 	"github.com/jobmanager/jobmanager/job"
 )
 
@@ -72,33 +73,10 @@ var catalogSources = map[string]struct {
 // package, the workflow engine and the definitions' value checks.
 func TestMessageCatalog(t *testing.T) {
 	require.NoError(t, messagesErr)
-	require.Len(t, messages, len(languages))
-
-	// Every language has every message, naming the same values.
-	base := languages[0].String()
-	for _, tag := range languages[1:] {
-		lang := tag.String()
-		for _, section := range []string{sectionTitle, sectionDetail, sectionReason} {
-			for id, text := range messages[base][section] {
-				other, ok := messages[lang][section][id]
-				if !ok {
-					t.Errorf("[%s] %s is in %s.toml but not in %s.toml", section, id, base, lang)
-					continue
-				}
-				a, b := placeholders(text), placeholders(other)
-				slices.Sort(a)
-				slices.Sort(b)
-				if !slices.Equal(a, b) {
-					t.Errorf("[%s] %s names %v in %s.toml but %v in %s.toml", section, id, a, base, b, lang)
-				}
-			}
-			for id := range messages[lang][section] {
-				if _, ok := messages[base][section][id]; !ok {
-					t.Errorf("[%s] %s is in %s.toml but not in %s.toml", section, id, lang, base)
-				}
-			}
-		}
+	for _, problem := range messages.Check() {
+		t.Error(problem)
 	}
+	base := i18n.Default
 	// Every problem type has a title.
 	for _, typ := range []string{ProblemBadRequest, ProblemNoMethod, ProblemUnauthorized, ProblemForbidden, ProblemNotFound,
 		ProblemConflict, ProblemJobEnded, ProblemInvalid, ProblemTooLarge, ProblemUnavailable, ProblemInternal} {
@@ -112,7 +90,7 @@ func TestMessageCatalog(t *testing.T) {
 	require.NotEmpty(t, uses)
 	uses = append(uses, catalogUse{section: sectionReason, id: job.ReasonInvalidValue, params: []string{"error"}, checkParams: true, pos: "job.ValueFieldError"})
 	for _, u := range uses {
-		for _, tag := range languages {
+		for _, tag := range i18n.Languages {
 			lang := tag.String()
 			text, ok := messages[lang][u.section][u.id]
 			if !ok {
@@ -122,7 +100,7 @@ func TestMessageCatalog(t *testing.T) {
 			if !u.checkParams {
 				continue
 			}
-			for _, name := range placeholders(text) {
+			for _, name := range i18n.Placeholders(text) {
 				if !slices.Contains(u.params, name) {
 					t.Errorf("%s: [%s] %s in %s.toml names {%s}, which the call does not give (it gives %v)", u.pos, u.section, u.id, lang, name, u.params)
 				}
@@ -392,28 +370,4 @@ func types(e ast.Expr) string {
 		return "an expression"
 	}
 	return "a variable"
-}
-
-func TestMatchLanguage(t *testing.T) {
-	for header, want := range map[string]string{
-		"":                       "de",
-		"de":                     "de",
-		"en":                     "en",
-		"en-US,en;q=0.9":         "en",
-		"de-CH":                  "de",
-		"fr":                     "de",
-		"fr, en;q=0.5":           "en",
-		"en;q=0.4, de;q=0.8":     "de",
-		"*":                      "de",
-		"not a language tag ;;;": "de",
-	} {
-		require.Equal(t, want, matchLanguage(header), "Accept-Language: %q", header)
-	}
-}
-
-func TestFill(t *testing.T) {
-	require.Equal(t, `phase "x" is not "y"`, fill(`phase "{phase}" is not "{current}"`, map[string]string{"phase": "x", "current": "y"}))
-	require.Equal(t, "keeps {missing} and {", fill("keeps {missing} and {", nil))
-	require.Equal(t, "{a}", fill("{a}", map[string]string{"a": "{a}"}), "values are not filled again")
-	require.Equal(t, []string{"a", "b"}, placeholders("{a} and {b}"))
 }

@@ -86,13 +86,13 @@ func field(name, code string, kv ...string) job.FieldError {
 // localized words p in lang: title by type, detail and reasons by their IDs. What the
 // catalog lacks keeps the English the problem carries, else shows its ID.
 func (p Problem) localized(lang string) Problem {
-	if t, ok := messages.text(lang, sectionTitle, strings.TrimPrefix(p.Type, problemURN), nil); ok {
+	if t, ok := messages.Text(lang, sectionTitle, strings.TrimPrefix(p.Type, problemURN), nil); ok {
 		p.Title = t
 	}
 	if p.Title == "" {
 		p.Title = http.StatusText(p.Status)
 	}
-	if t, ok := messages.text(lang, sectionDetail, p.detailID, p.detailParams); ok {
+	if t, ok := messages.Text(lang, sectionDetail, p.detailID, p.detailParams); ok {
 		p.Detail = t
 	} else if p.Detail == "" {
 		p.Detail = p.detailID
@@ -100,7 +100,7 @@ func (p Problem) localized(lang string) Problem {
 	if len(p.Errors) > 0 {
 		errs := make([]job.FieldError, len(p.Errors))
 		for i, f := range p.Errors {
-			if t, ok := messages.text(lang, sectionReason, f.Code, f.Params); ok {
+			if t, ok := messages.Text(lang, sectionReason, f.Code, f.Params); ok {
 				f.Reason = t
 			} else if f.Reason == "" {
 				f.Reason = f.Code
