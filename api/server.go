@@ -78,6 +78,9 @@ type Deps struct {
 	TaskQueue string
 	// Secrets seals dealers' SMTP passwords; nil refuses to store one (503).
 	Secrets *secrets.Box
+	// Pages, when set, adds the web pages to the API's engine before Run serves it
+	// (web.Mount); the pages call the API in process, so both share one listener.
+	Pages func(*gin.Engine) error
 }
 
 type server struct {
@@ -185,9 +188,15 @@ func Run(ctx context.Context, addr string, deps Deps) error {
 	if timeout <= 0 {
 		timeout = DefaultUpdateTimeout
 	}
+	handler := New(deps)
+	if deps.Pages != nil {
+		if err := deps.Pages(handler); err != nil {
+			return fmt.Errorf("mount pages: %w", err)
+		}
+	}
 	srv := &http.Server{
 		Addr:    addr,
-		Handler: New(deps),
+		Handler: handler,
 		// Guards against clients that open a connection and trickle headers.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

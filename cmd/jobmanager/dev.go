@@ -11,13 +11,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/jobmanager/jobmanager/api"
+	"github.com/jobmanager/jobmanager/demo"
 	"github.com/jobmanager/jobmanager/deploy/devstack"
 	"github.com/jobmanager/jobmanager/mailbox"
 	"github.com/jobmanager/jobmanager/store"
 	"github.com/jobmanager/jobmanager/temporalclient"
+	"github.com/jobmanager/jobmanager/web"
 	"github.com/jobmanager/jobmanager/workers"
 )
 
@@ -57,12 +60,12 @@ func runDev(ctx context.Context, args []string) error {
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	if _, err := seedDemo(ctx, st, logger); err != nil {
+	if _, err := demo.Seed(ctx, st, logger); err != nil {
 		return err
 	}
 
 	temporalCfg := temporalclient.FromEnv()
-	uiURL := "(remote Temporal: see its own UI)"
+	uiURL, uiLink := "(remote Temporal: see its own UI)", ""
 	if os.Getenv("TEMPORAL_ADDRESS") == "" {
 		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{DataDir: filepath.Join(dataDir, "temporal"), Logf: say})
 		if err != nil {
@@ -70,6 +73,7 @@ func runDev(ctx context.Context, args []string) error {
 		}
 		defer stopLogged(logger, "temporal", t.Stop)
 		temporalCfg.Address, uiURL = t.Address(), t.UIURL()
+		uiLink = uiURL
 	}
 	c, err := temporalclient.Dial(temporalCfg, logger)
 	if err != nil {
@@ -77,7 +81,7 @@ func runDev(ctx context.Context, args []string) error {
 	}
 	defer c.Close()
 
-	vehicles, err := st.ListVehicles(ctx, demoDealer)
+	vehicles, err := st.ListVehicles(ctx, demo.Dealer)
 	if err != nil {
 		return err
 	}
@@ -85,7 +89,7 @@ func runDev(ctx context.Context, args []string) error {
 	for _, v := range vehicles {
 		stock += fmt.Sprintf("\n               vehicle %s  %s %s  id %s", v.Number, v.Make, v.Model, v.ID)
 	}
-	customer, err := st.FindCustomerByEmail(ctx, demoDealer, demoCustomer.Email)
+	customer, err := st.FindCustomerByEmail(ctx, demo.Dealer, demo.Customer.Email)
 	if err != nil {
 		return err
 	}
@@ -118,7 +122,11 @@ func runDev(ctx context.Context, args []string) error {
 	g.Go(func() error {
 		return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, PublicURL: sims.settings.PublicURL,
 			Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: sims.settings.WebhookSecret,
-			Secrets: sims.settings.Secrets})
+			Secrets: sims.settings.Secrets,
+			Pages: func(r *gin.Engine) error {
+				return web.Mount(r, web.Options{CSRFKey: devCSRFKey, Logger: logger,
+					Dev: web.DevLinks{Inbox: sims.inboxURL, TemporalUI: uiLink, Namespace: temporalCfg.Namespace}})
+			}})
 	})
 	g.Go(func() error {
 		select {
@@ -127,6 +135,8 @@ func runDev(ctx context.Context, args []string) error {
 			fmt.Fprintf(os.Stderr, `
 Jobmanager is running. Ctrl-C stops everything.
 
+  Staff pages  http://%[1]s/staff/%[2]s/jobs   (log in with a staff login below)
+  Customers    http://%[1]s/shop/%[2]s/vehicles   (park a vehicle, ask for a call back)
   API          http://%[1]s/api/v1/dealers/%[2]s/jobs   (health: http://%[1]s/healthz)
   Temporal UI  %[3]s
   PostgreSQL   %[4]s
@@ -143,7 +153,7 @@ Jobmanager is running. Ctrl-C stops everything.
                curl -b staff.jar http://%[1]s/api/v1/dealers/%[2]s/jobs
                (customers alike: .../customer/login with their own cookie jar; see README)
 
-`, *addr, demoDealer, uiURL, redact(dbURL), demoStaff[0].Email, demoStaff[1].Email, demoPassword, stock, customer.Name, customer.ID, customer.Email,
+`, *addr, demo.Dealer, uiURL, redact(dbURL), demo.Staff[0].Email, demo.Staff[1].Email, demo.Password, stock, customer.Name, customer.ID, customer.Email,
 				sims.inboxURL, sims.smsURL, sims.payURL, box.Addr())
 		}
 		return nil
@@ -155,6 +165,10 @@ Jobmanager is running. Ctrl-C stops everything.
 	}
 	return err
 }
+
+// devCSRFKey is the dev stack's fixed CSRF key, so forms survive a restart; public,
+// like secrets.Dev, and for the dev stack only.
+var devCSRFKey = []byte("jobmanager-dev-csrf-key-32-bytes")
 
 func stopLogged(logger *slog.Logger, what string, stop func() error) {
 	if err := stop(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jobmanager/jobmanager/auth"
+	"github.com/jobmanager/jobmanager/demo"
 	"github.com/jobmanager/jobmanager/deploy/bezahlsim"
 	"github.com/jobmanager/jobmanager/deploy/smssim"
 	"github.com/jobmanager/jobmanager/documents"
@@ -161,14 +162,14 @@ func (es effectSettings) build(st *store.Store, logger *slog.Logger) (sideEffect
 }
 
 // parkingLink makes {parkplatz_link}: a signed link that opens the job's parking page
-// with a customer session limited to the job (GET .../customer/link/<token>).
+// with a customer session limited to the job (the page /shop/<dealer>/link/<token>).
 func parkingLink(st *store.Store, publicURL string) messages.LinkMaker {
 	return func(ctx context.Context, dealer string, number int64, customerID string) (string, error) {
 		token, err := auth.NewJobLink(ctx, st, dealer, number, customerID, jobLinkTTL)
 		if err != nil {
 			return "", err
 		}
-		return publicURL + "/api/v1/dealers/" + url.PathEscape(dealer) + "/customer/link/" + url.PathEscape(token), nil
+		return publicURL + "/shop/" + url.PathEscape(dealer) + "/link/" + url.PathEscape(token), nil
 	}
 }
 
@@ -226,7 +227,7 @@ func startDevEffects(ctx context.Context, apiAddr string) (*devEffects, error) {
 	d.closers = append(d.closers, pay.Close)
 	d.payURL = pay.URL
 	client := &bezahl.Client{BaseURL: pay.APIURL(), Token: devBezahlToken, OrgID: devBezahlOrg}
-	hook := "http://" + apiAddr + "/api/v1/webhooks/bezahl/" + url.PathEscape(demoDealer)
+	hook := "http://" + apiAddr + "/api/v1/webhooks/bezahl/" + url.PathEscape(demo.Dealer)
 	if _, err := client.RegisterWebhook(ctx, hook, devWebhookSecret); err != nil {
 		return fail(fmt.Errorf("register the webhook with the bezahl.de simulator: %w", err))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/jobmanager/jobmanager/demo"
 	"github.com/jobmanager/jobmanager/job"
 	"github.com/jobmanager/jobmanager/mail"
 	"github.com/jobmanager/jobmanager/mail/inbox"
@@ -78,7 +79,7 @@ func TestDevEffects(t *testing.T) {
 	hooks, err := d.settings.Bezahl.Webhooks(ctx)
 	require.NoError(t, err)
 	require.Len(t, hooks, 1)
-	require.Equal(t, "http://127.0.0.1:18080/api/v1/webhooks/bezahl/"+demoDealer, hooks[0].URL)
+	require.Equal(t, "http://127.0.0.1:18080/api/v1/webhooks/bezahl/"+demo.Dealer, hooks[0].URL)
 	res, err := http.Get(d.smsURL + "/messages")
 	require.NoError(t, err)
 	res.Body.Close()
@@ -105,11 +106,11 @@ func TestDevEffects(t *testing.T) {
 	require.Equal(t, "Ihr neues Passwort", msgs[0].Subject)
 
 	// The parking link opens the job through the API's link route.
-	_, err = st.CreateDealer(ctx, store.Dealer{ID: demoDealer, Name: "Autohaus Demo GmbH"})
+	_, err = st.CreateDealer(ctx, store.Dealer{ID: demo.Dealer, Name: "Autohaus Demo GmbH"})
 	require.NoError(t, err)
-	number, _, err := st.AllocateJob(ctx, demoDealer, "link-test", "", job.Row{Phase: "anfrage", Status: job.StatusOpen, Source: job.SourceManual})
+	number, _, err := st.AllocateJob(ctx, demo.Dealer, "link-test", "", job.Row{Phase: "anfrage", Status: job.StatusOpen, Source: job.SourceManual})
 	require.NoError(t, err)
-	link, err := fx.Messages.ParkingLink(ctx, demoDealer, number, "")
+	link, err := fx.Messages.ParkingLink(ctx, demo.Dealer, number, "")
 	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(link, "http://127.0.0.1:18080/api/v1/dealers/"+demoDealer+"/customer/link/"), link)
+	require.True(t, strings.HasPrefix(link, "http://127.0.0.1:18080/shop/"+demo.Dealer+"/link/"), link)
 }

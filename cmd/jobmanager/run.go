@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,13 +10,16 @@ import (
 	"os"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 
 	"github.com/jobmanager/jobmanager/api"
 	"github.com/jobmanager/jobmanager/auth"
+	"github.com/jobmanager/jobmanager/demo"
 	"github.com/jobmanager/jobmanager/mailbox"
 	"github.com/jobmanager/jobmanager/store"
 	"github.com/jobmanager/jobmanager/temporalclient"
+	"github.com/jobmanager/jobmanager/web"
 	"github.com/jobmanager/jobmanager/workers"
 )
 
@@ -50,7 +54,7 @@ func runSeed(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	_, err = seedDemo(ctx, st, logger)
+	_, err = demo.Seed(ctx, st, logger)
 	return err
 }
 
@@ -99,6 +103,10 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	csrfKey, err := csrfKeyFromEnv()
+	if err != nil {
+		return err
+	}
 	st, c, closeAll, err := connect(ctx, logger)
 	if err != nil {
 		return err
@@ -118,7 +126,24 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 		PublicURL: *publicURL, Auth: auth.Options{SecureCookies: *secureCookies},
 		Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: es.WebhookSecret,
 		Secrets: es.Secrets,
+		Pages: func(r *gin.Engine) error {
+			return web.Mount(r, web.Options{CSRFKey: csrfKey, SecureCookies: *secureCookies, Logger: logger})
+		},
 	})
+}
+
+// csrfKeyFromEnv reads CSRF_KEY: 32 bytes, base64, shared by every API replica.
+// Unset, the pages make a random key (and say so), which suits one process only.
+func csrfKeyFromEnv() ([]byte, error) {
+	raw := os.Getenv("CSRF_KEY")
+	if raw == "" {
+		return nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("CSRF_KEY: want 32 bytes in base64 (openssl rand -base64 32)")
+	}
+	return key, nil
 }
 
 func envOr(key, def string) string {

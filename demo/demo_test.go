@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -18,21 +18,21 @@ import (
 // The logins the dev banner prints work with the login routes.
 func TestDemoLogins(t *testing.T) {
 	st := pgtest.New(t)
-	created, err := seedDemo(context.Background(), st, slog.New(slog.DiscardHandler))
+	created, err := Seed(context.Background(), st, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	require.True(t, created)
 	srv := httptest.NewServer(api.New(api.Deps{Store: st}))
 	defer srv.Close()
 	login := func(path, email string) int {
-		body, err := json.Marshal(api.LoginBody{Email: email, Password: demoPassword})
+		body, err := json.Marshal(api.LoginBody{Email: email, Password: Password})
 		require.NoError(t, err)
-		res, err := http.Post(srv.URL+"/api/v1/dealers/"+demoDealer+path, "application/json", bytes.NewReader(body))
+		res, err := http.Post(srv.URL+"/api/v1/dealers/"+Dealer+path, "application/json", bytes.NewReader(body))
 		require.NoError(t, err)
 		res.Body.Close()
 		return res.StatusCode
 	}
-	for _, u := range demoStaff {
+	for _, u := range Staff {
 		require.Equal(t, http.StatusOK, login("/staff/login", u.Email), u.Email)
 	}
-	require.Equal(t, http.StatusOK, login("/customer/login", demoCustomer.Email))
+	require.Equal(t, http.StatusOK, login("/customer/login", Customer.Email))
 }

@@ -1,0 +1,234 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/jobmanager/jobmanager/api"
+	"github.com/jobmanager/jobmanager/auth"
+	"github.com/jobmanager/jobmanager/demo"
+	"github.com/jobmanager/jobmanager/deploy/bezahlsim"
+	"github.com/jobmanager/jobmanager/deploy/devstack"
+	"github.com/jobmanager/jobmanager/deploy/smssim"
+	"github.com/jobmanager/jobmanager/documents"
+	"github.com/jobmanager/jobmanager/mail"
+	"github.com/jobmanager/jobmanager/mail/inbox"
+	"github.com/jobmanager/jobmanager/messages"
+	"github.com/jobmanager/jobmanager/payments/bezahl"
+	"github.com/jobmanager/jobmanager/sms"
+	"github.com/jobmanager/jobmanager/store"
+	"github.com/jobmanager/jobmanager/store/pgtest"
+	"github.com/jobmanager/jobmanager/web"
+	"github.com/jobmanager/jobmanager/workers"
+)
+
+// devServer is the package's one Temporal dev server; envs use task queues and job
+// number ranges of their own.
+var devServer *testsuite.DevServer
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	srv, err := devstack.StartTestTemporal(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start temporal dev server:", err)
+		os.Exit(1)
+	}
+	devServer = srv
+	code := m.Run()
+	srv.Client().Close()
+	if err := srv.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop temporal dev server:", err)
+	}
+	os.Exit(code)
+}
+
+// Settings of the env's simulators.
+const (
+	smsToken      = "web-sms-token"
+	bezahlToken   = "web-bezahl-token"
+	bezahlOrg     = "web-org"
+	webhookSecret = "web-webhook-secret-0123456789"
+)
+
+var envCount atomic.Int64
+
+// env is the whole system on loopback, as `make dev` runs it: the demo dealer on a
+// database of its own, a worker with real side effects (SMTP to the inbox, the SMS and
+// bezahl.de simulators), and the API with the pages on one server.
+type env struct {
+	URL   string
+	Store *store.Store
+	Inbox *inbox.Server
+	Pay   *bezahlsim.Server
+	SMS   *smssim.Server
+	queue string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{queue: fmt.Sprintf("web-test-%d", envCount.Add(1))}
+	e.Store = pgtest.New(t)
+	_, err := demo.Seed(ctx, e.Store, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	// Envs share one Temporal server, where a workflow ID job/<dealer>/<number> can be
+	// used once: each env numbers its jobs from a range of its own.
+	_, err = e.Store.Pool().Exec(ctx, `UPDATE dealers SET next_job_number = $2 WHERE id = $1`,
+		demo.Dealer, time.Now().UnixMilli()%1_000_000_000*1000+envCount.Load()*100_000)
+	require.NoError(t, err)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+
+	e.Inbox, err = inbox.Start("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Inbox.Close() })
+	e.SMS, err = smssim.Start("127.0.0.1:0", smsToken)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.SMS.Close() })
+	e.Pay, err = bezahlsim.Start("127.0.0.1:0", bezahlToken, bezahlOrg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Pay.Close() })
+
+	sender, err := mail.NewSender(mail.Settings{Host: e.Inbox.Host(), Port: e.Inbox.Port(), TLS: mail.TLSNone, From: "vorgaenge@autohaus-demo.example"})
+	require.NoError(t, err)
+	payClient := &bezahl.Client{BaseURL: e.Pay.APIURL(), Token: bezahlToken, OrgID: bezahlOrg}
+	docs := &documents.Service{Store: e.Store}
+	msgs := &messages.Service{
+		Store: e.Store, Mail: messages.StaticMail{Sender: sender}, SMS: &sms.HTTPProvider{BaseURL: e.SMS.URL, Token: smsToken},
+		ParkingLink: func(ctx context.Context, dealer string, number int64, customerID string) (string, error) {
+			token, err := auth.NewJobLink(ctx, e.Store, dealer, number, customerID, time.Hour)
+			return e.URL + "/shop/" + url.PathEscape(dealer) + "/link/" + url.PathEscape(token), err
+		},
+	}
+	tc := devServer.Client()
+	w := workers.New(tc, workers.Deps{TaskQueue: e.queue, Store: e.Store, Logger: logger, Documents: docs, Messages: msgs,
+		Payments: &bezahl.Activities{Store: e.Store, Clients: bezahl.StaticClient{Client: payClient}}})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	handler := api.New(api.Deps{TaskQueue: e.queue, Store: e.Store, Temporal: tc, Logger: logger,
+		Documents: docs, Messages: msgs, BezahlWebhookSecret: webhookSecret})
+	require.NoError(t, web.Mount(handler, web.Options{CSRFKey: []byte("web-test-csrf-key-0123456789abcd"), Logger: logger,
+		Dev: web.DevLinks{Inbox: "http://inbox.invalid/", TemporalUI: "http://temporal-ui.invalid"}}))
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	e.URL = srv.URL
+	_, err = payClient.RegisterWebhook(ctx, e.URL+"/api/v1/webhooks/bezahl/"+demo.Dealer, webhookSecret)
+	require.NoError(t, err)
+	return e
+}
+
+// browser is a headless Debian Chromium with a profile of its own; each call is a
+// separate browser, so staff and customer sessions never share cookies.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	require.NoError(t, err, "the page tests need Debian's chromium (apt-get install chromium); deploy/ensure-packages installs it")
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(desktopWidth, desktopHeight),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	require.NoError(t, chromedp.Do(ctx), "start chromium")
+	return ctx
+}
+
+// run runs browser steps with a time limit, failing the test on error.
+func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, chromedp.Do(ctx, steps...))
+}
+
+// read runs one browser action that answers a value, such as chromedp.Text.
+func read[T any](t *testing.T, ctx context.Context, action chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, action)
+	require.NoError(t, err)
+	return v
+}
+
+// Screen sizes of the screenshots.
+const (
+	phoneWidth, phoneHeight     = 390, 844
+	desktopWidth, desktopHeight = 1366, 900
+)
+
+// screenshotDir is where screenshots land: $JOBMANAGER_ARTIFACTS/screenshots, else
+// test-artifacts/screenshots at the repository root (git-ignored).
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("JOBMANAGER_ARTIFACTS")
+	if dir == "" {
+		root, err := devstack.RepoRoot()
+		require.NoError(t, err)
+		dir = filepath.Join(root, "test-artifacts")
+	}
+	dir = filepath.Join(dir, "screenshots")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	return dir
+}
+
+// screenshots writes the page as it is now, full length, at phone and at desktop width:
+// <name>-phone.png and <name>-desktop.png.
+func screenshots(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := screenshotDir(t)
+	name = strings.ReplaceAll(name, "/", "-")
+	for _, size := range []struct {
+		label         string
+		width, height int64
+	}{{"phone", phoneWidth, phoneHeight}, {"desktop", desktopWidth, desktopHeight}} {
+		run(t, ctx, chromedp.EmulateViewport(size.width, size.height))
+		png := read(t, ctx, chromedp.FullScreenshot(100))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name+"-"+size.label+".png"), png, 0o644))
+	}
+	run(t, ctx, chromedp.EmulateViewport(desktopWidth, desktopHeight))
+}
+
+// loginStaff logs a demo staff member in through the login page.
+func (e *env) loginStaff(t *testing.T, ctx context.Context, email string) {
+	t.Helper()
+	run(t, ctx,
+		chromedp.Navigate(e.URL+"/staff/"+demo.Dealer+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#email`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#password`), demo.Password),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.jobs`)),
+	)
+}
+
+// TestStaffLogin: the login page logs staff in and the job list shows; screenshots of both.
+func TestStaffLogin(t *testing.T) {
+	e := newEnv(t)
+	ctx := browser(t)
+	run(t, ctx, chromedp.Navigate(e.URL+"/staff/"+demo.Dealer+"/jobs"), chromedp.WaitVisible(chromedp.CSS(`#email`)))
+	screenshots(t, ctx, "staff-login")
+	e.loginStaff(t, ctx, demo.Staff[0].Email)
+	who := read(t, ctx, chromedp.Text(chromedp.CSS(`.who`)))
+	require.Equal(t, demo.Staff[0].Name, who)
+	screenshots(t, ctx, "staff-jobs")
+}
