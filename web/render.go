@@ -29,8 +29,40 @@ var defaultLanguage = i18n.Default
 
 func supportedLanguage(lang string) bool { return i18n.Supported(lang) }
 
-// catalog words the pages: one TOML file per language in locales/, a table per area.
-var catalog, catalogErr = i18n.Load(templateFiles, "locales")
+// catalog words the pages: a folder per area in locales/ with one TOML file per
+// language, each a table (section) or more; areas never share a section.
+var catalog, catalogErr = loadCatalog()
+
+func loadCatalog() (i18n.Catalog, error) {
+	dirs, err := fs.ReadDir(templateFiles, "locales")
+	if err != nil {
+		return nil, fmt.Errorf("read page catalogs: %w", err)
+	}
+	out := i18n.Catalog{}
+	owner := map[string]string{}
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		part, err := i18n.Load(templateFiles, path.Join("locales", d.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for lang, sections := range part {
+			if out[lang] == nil {
+				out[lang] = map[string]map[string]string{}
+			}
+			for name, texts := range sections {
+				if o, ok := owner[lang+"/"+name]; ok && o != d.Name() {
+					return nil, fmt.Errorf("page catalogs: section [%s] is in locales/%s and locales/%s", name, o, d.Name())
+				}
+				owner[lang+"/"+name] = d.Name()
+				out[lang][name] = texts
+			}
+		}
+	}
+	return out, nil
+}
 
 // pageLanguage is the visitor's choice, else German: dealers' staff and customers are
 // German first; the switch in every page's header offers English.

@@ -19,6 +19,9 @@ func (s *site) staffRoutes(g *gin.RouterGroup) {
 	g.POST("/logout", s.staffLogout)
 	authed := g.Group("", s.requireStaff)
 	s.dashboardRoutes(authed)
+	s.jobRoutes(authed.Group("/jobs/:number"))
+	s.adminRoutes(authed.Group("/admin"))
+	s.sandboxRoutes(authed.Group("/admin/sandbox"))
 }
 
 // requireStaff lets staff with a session on; anyone else goes to the login page and

@@ -95,7 +95,6 @@ func Mount(r *gin.Engine, opts Options) error {
 	pagesGroup.GET("/lang/:lang", s.switchLanguage)
 	s.staffRoutes(pagesGroup.Group("/staff/:dealer"))
 	s.customerRoutes(pagesGroup.Group("/shop/:dealer"))
-	s.adminRoutes(pagesGroup.Group("/staff/:dealer/admin"))
 	return nil
 }
 
