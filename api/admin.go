@@ -270,6 +270,9 @@ func (s *server) adminRoutes(dealer *gin.RouterGroup) {
 	a.POST("/workflows/:key/copy", write, s.copyWorkflow)
 	a.POST("/workflows/:key/validate", s.validateWorkflow)
 	a.POST("/workflows/:key/publish", write, s.publishWorkflow)
+	// A test job on the workflow as it resolves now (api/sandbox.go). Its answer holds
+	// a signed link, a secret that is not stored: the job's start counts the key.
+	a.POST("/workflows/:key/sandbox", s.requireIdempotencyKey, s.sandboxJob)
 	a.GET("/workflows/:key/versions", s.listVersions)
 	a.GET("/workflows/:key/versions/:version", s.getVersion)
 

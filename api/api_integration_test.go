@@ -442,6 +442,9 @@ func (e *env) testJourneyWithDelivery(t *testing.T) {
 			assert.Equal(c, definitions.TurnStaff, row.Turn)
 			assert.Equal(c, "verkauf-1", row.Salesperson, "the dealer's default salesperson")
 			assert.Equal(c, "Berlin", row.Location, "the vehicle's location")
+			assert.Equal(c, "A-100", row.VehicleNumber, "the vehicle's number, looked up")
+			assert.Equal(c, "Erika Mustermann", row.CustomerName, "the customer's name, looked up")
+			assert.Empty(c, row.SalespersonName, "verkauf-1 names no staff user")
 		}
 	}, 10*time.Second, 50*time.Millisecond)
 
@@ -453,6 +456,11 @@ func (e *env) testJourneyWithDelivery(t *testing.T) {
 	require.Equal(t, job.Customer, view.Side)
 	require.Equal(t, "angebot", view.Phase.Key)
 	require.Empty(t, view.Reachable, "the customer view does not show staff navigation")
+	// Staff see the very same view.
+	staffSees := decode[job.View](t, e.do(t, request{method: http.MethodGet, path: fmt.Sprintf("/jobs/%d/customer-view", n)}), http.StatusOK)
+	require.Equal(t, view.Side, staffSees.Side)
+	require.Equal(t, view.Phase, staffSees.Phase)
+	require.Equal(t, view.Fields, staffSees.Fields)
 
 	res = e.customerSubmit(t, n, "d-2", "angebot", map[string]any{
 		"lieferart": "lieferung", "lieferadresse": "Hauptstraße 1, 10115 Berlin", "ausstattung": []string{"AHK"},

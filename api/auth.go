@@ -493,10 +493,11 @@ func (s *server) passwordReset(c *gin.Context) {
 	c.Status(http.StatusAccepted)
 }
 
-// resetLink is the page a reset e-mail links to; the page posts the token with the new
-// password to .../customer/password-reset/confirm.
+// resetLink is the page a reset e-mail links to (the customer pages' reset form, package
+// web); the page posts the token with the new password to
+// .../customer/password-reset/confirm.
 func (s *server) resetLink(dealer, token string) string {
-	return s.publicURL + "/dealers/" + url.PathEscape(dealer) + "/password-reset?token=" + url.QueryEscape(token)
+	return s.publicURL + "/shop/" + url.PathEscape(dealer) + "/password-reset?token=" + url.QueryEscape(token)
 }
 
 func (s *server) passwordResetConfirm(c *gin.Context) {

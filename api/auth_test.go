@@ -582,7 +582,7 @@ func (e *env) testPasswordReset(t *testing.T) {
 		u, err := url.Parse(m.link)
 		require.NoError(t, err)
 		require.Equal(t, "autohaus.example", u.Host)
-		require.Equal(t, "/dealers/"+dealerID+"/password-reset", u.Path)
+		require.Equal(t, "/shop/"+dealerID+"/password-reset", u.Path)
 		return u.Query().Get("token")
 	}
 	login := func(password string) int {

@@ -488,6 +488,7 @@ func (m *authzEnv) rows() map[string]authzRow {
 
 		// The customer's side of a job.
 		d("GET", "/jobs/:number/customer/view"):          {customerOnly(s200, s404), onJ0(http.MethodGet, "/customer/view", nil)},
+		d("GET", "/jobs/:number/customer-view"):          {staffOrToken(s200), onJ0(http.MethodGet, "/customer-view", nil)},
 		d("GET", "/jobs/:number/customer/documents"):     {customerOnly(s200, s404), onJ0(http.MethodGet, "/customer/documents", nil)},
 		d("GET", "/jobs/:number/customer/documents/:id"): {customerOnly(s200, s404), onJ0(http.MethodGet, "/customer/documents/"+m.doc0, nil)},
 		d("POST", "/jobs/:number/customer/submit"): {customerOnly(s200, s404), onJob(http.MethodPost, "/customer/submit", fresh("angebot"),
@@ -686,6 +687,7 @@ func (m *authzEnv) rows() map[string]authzRow {
 			return request{method: http.MethodPut, path: "/admin/workflows/" + m.ownWorkflow, key: m.key(), body: m.workflowOf(t, m.ownWorkflow)}
 		}},
 		d("POST", "/admin/workflows/:key/validate"): {adminOnly(s200), post("/admin/workflows/"+m.ownWorkflow+"/validate", func(party) any { return nil })},
+		d("POST", "/admin/workflows/:key/sandbox"):  {adminOnly(s201), post("/admin/workflows/"+definitions.StandardMaster+"/sandbox", func(party) any { return nil })},
 		d("POST", "/admin/workflows/:key/publish"): {adminOnly(s201), func(t *testing.T, p party, allowed bool) request {
 			key := m.ownWorkflow
 			if allowed {

@@ -132,7 +132,7 @@ func (s *server) customerVisible(c *gin.Context, row job.Row) (map[string]bool, 
 
 // jobDefinition is the published definition the job follows now.
 func (s *server) jobDefinition(ctx context.Context, row job.Row) (*definitions.Definition, error) {
-	v, err := s.store.PublishedVersion(ctx, row.Dealer, row.Definition.Workflow, row.Definition.Version)
+	v, err := s.store.PinnedDefinition(ctx, row.Dealer, row.Definition)
 	if err != nil {
 		return nil, fmt.Errorf("definition of job %s: %w", job.WorkflowID(row.Dealer, row.Number), err)
 	}

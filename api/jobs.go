@@ -216,7 +216,7 @@ func unavailable(err error) bool {
 }
 
 // listParams are the query parameters of the job list.
-var listParams = []string{"status", "phase", "turn", "salesperson", "location", "source", "vehicle", "customer", "q", "sort", "limit", "cursor"}
+var listParams = []string{"status", "phase", "turn", "salesperson", "location", "source", "vehicle", "customer", "q", "sort", "limit", "cursor", "test"}
 
 // listJobs serves the job list from the read model, so it works without a worker.
 func (s *server) listJobs(c *gin.Context) {
@@ -303,6 +303,13 @@ func parseJobFilter(q map[string][]string) (store.JobFilter, []job.FieldError) {
 	}
 	f.VehicleID = one("vehicle")
 	f.CustomerID = one("customer")
+	// Test jobs (the sandbox's) are left out unless asked for.
+	switch t := store.TestFilter(one("test")); t {
+	case store.TestExclude, store.TestInclude, store.TestOnly:
+		f.Test = t
+	default:
+		fields = append(fields, field("test", "unknown_test_filter", "test", string(t)))
+	}
 	if l := one("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > store.MaxJobLimit {
@@ -350,6 +357,22 @@ func (s *server) getJob(c *gin.Context) {
 // customerView serves the customer's view of the current phase. Unlike the staff page
 // there is nothing to show without it, so a failed query is a 503.
 func (s *server) customerView(c *gin.Context) {
+	row, ok := s.loadJob(c)
+	if !ok {
+		return
+	}
+	view, err := s.queryView(c.Request.Context(), row, job.Customer)
+	if err != nil {
+		_ = c.Error(err)
+		writeProblem(c, viewProblem(err, s.qtimeout))
+		return
+	}
+	c.JSON(http.StatusOK, view)
+}
+
+// staffCustomerView serves staff the customer's view of the current phase, so the
+// staff page can show exactly what the customer sees.
+func (s *server) staffCustomerView(c *gin.Context) {
 	row, ok := s.loadJob(c)
 	if !ok {
 		return

@@ -158,6 +158,7 @@ func New(deps Deps) *gin.Engine {
 	staff.POST("/jobs", s.requireIdempotencyKey, s.createJob)
 	staff.GET("/jobs", s.listJobs)
 	staff.GET("/jobs/:number", s.getJob)
+	staff.GET("/jobs/:number/customer-view", s.staffCustomerView)
 	staff.POST("/jobs/:number/activate", s.requireIdempotencyKey, s.activate)
 	staff.POST("/jobs/:number/submit", s.requireIdempotencyKey, s.submit)
 	staff.POST("/jobs/:number/status", s.requireIdempotencyKey, s.setStatus)

@@ -158,6 +158,12 @@ type newJob struct {
 	Fingerprint string
 	// Session is the anonymous customer session the job is kept under, or "".
 	Session string
+	// Test marks a test job of the sandbox (api/sandbox.go); Salesperson, when set,
+	// is the job's salesperson instead of the one jobSalesperson picks.
+	Test        bool
+	Salesperson string
+	// respond, when set, answers instead of the JobCreated every source answers with.
+	respond func(c *gin.Context, status int, created JobCreated)
 	// prepare, when set, runs once for a request not seen before, just before the job
 	// takes its number: the place for what a repeat must not do again (count against
 	// a rate limit, create a customer). It may set Customer. A problem it returns is
@@ -238,6 +244,9 @@ func (s *server) startJob(c *gin.Context, dealer store.Dealer, version definitio
 		Dealer: dealer.ID, Ref: ref, Definition: version.Definition, Source: nj.Source, Vehicle: nj.Vehicle,
 		Salesperson: jobSalesperson(dealer, nj.Customer), Values: nj.Values, Actor: nj.Actor,
 	}
+	if nj.Salesperson != "" {
+		in.Salesperson = nj.Salesperson
+	}
 	if nj.Customer != nil {
 		in.CustomerID, in.LoggedIn = nj.Customer.ID, nj.LoggedIn
 	}
@@ -251,7 +260,7 @@ func (s *server) startJob(c *gin.Context, dealer store.Dealer, version definitio
 	}
 	row := job.Row{
 		Phase: first.Phase, Status: first.Status, Turn: first.Turn, VehicleID: in.Vehicle.ID, CustomerID: in.CustomerID,
-		Salesperson: in.Salesperson, Location: in.Vehicle.Location, Source: in.Source, Definition: ref,
+		Salesperson: in.Salesperson, Location: in.Vehicle.Location, Source: in.Source, Definition: ref, Test: nj.Test,
 	}
 	if i := version.Definition.PhaseIndex(first.Phase); i >= 0 {
 		row.PhaseName = version.Definition.Phases[i].Name
@@ -286,7 +295,12 @@ func (s *server) startJob(c *gin.Context, dealer store.Dealer, version definitio
 	if created {
 		status = http.StatusCreated
 	}
-	c.JSON(status, JobCreated{Number: number, WorkflowID: job.WorkflowID(dealer.ID, number), Dealer: dealer.ID})
+	answer := JobCreated{Number: number, WorkflowID: job.WorkflowID(dealer.ID, number), Dealer: dealer.ID}
+	if nj.respond != nil {
+		nj.respond(c, status, answer)
+		return
+	}
+	c.JSON(status, answer)
 }
 
 // storedStart makes a repeat start the job its first request stored: the customer,
@@ -308,7 +322,7 @@ func (s *server) storedStart(ctx context.Context, in workflows.StartInput) (work
 		}
 	}
 	if row.Definition != in.Ref {
-		v, err := s.store.PublishedVersion(ctx, in.Dealer, row.Definition.Workflow, row.Definition.Version)
+		v, err := s.store.PinnedDefinition(ctx, in.Dealer, row.Definition)
 		if err != nil {
 			return in, err
 		}

@@ -205,7 +205,7 @@ func listProblem(err error, f store.JobFilter) (Problem, bool) {
 func (s *server) staffDetail(c *gin.Context, d *JobDetail) error {
 	ctx := c.Request.Context()
 	d.Phases = []JobPhase{}
-	v, err := s.store.PublishedVersion(ctx, d.Job.Dealer, d.Job.Definition.Workflow, d.Job.Definition.Version)
+	v, err := s.store.PinnedDefinition(ctx, d.Job.Dealer, d.Job.Definition)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// The job pins a version the dealer does not have: the page still shows the
@@ -410,7 +410,7 @@ func (s *server) reopenedBy(ctx context.Context, row job.Row, key string) bool {
 // the store know it now (the pinned definition, the vehicle, source, customer).
 func (s *server) reopenInput(ctx context.Context, row job.Row, st *workflows.State, actor job.Actor) (workflows.StartInput, string, error) {
 	id := job.WorkflowID(row.Dealer, row.Number)
-	v, err := s.store.PublishedVersion(ctx, row.Dealer, row.Definition.Workflow, row.Definition.Version)
+	v, err := s.store.PinnedDefinition(ctx, row.Dealer, row.Definition)
 	if err != nil {
 		return workflows.StartInput{}, "", fmt.Errorf("reopen %s: definition %s: %w", id, row.Definition, err)
 	}

@@ -246,6 +246,16 @@ type Row struct {
 	Definition  definitions.Ref  `json:"definition"`
 	Seq         int64            `json:"seq"`
 	UpdatedAt   time.Time        `json:"updated_at"`
+	// Test marks a test job of the admin's sandbox (a workflow's draft, staff playing
+	// the customer). The read model sets it when the job's number is allocated; the
+	// workflow neither sets nor reads it.
+	Test bool `json:"test,omitempty"`
+	// VehicleNumber, CustomerName and SalespersonName are looked up by the read
+	// model's reads (the dealer's vehicle, customer and staff user the IDs name) for
+	// lists and pages; the workflow neither sets nor reads them.
+	VehicleNumber   string `json:"vehicle_number,omitempty"`
+	CustomerName    string `json:"customer_name,omitempty"`
+	SalespersonName string `json:"salesperson_name,omitempty"`
 }
 
 // Audit actions.

@@ -121,3 +121,37 @@ func merge(a, b []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestSubjectPrefix starts the subject of every e-mail of a test job (the sandbox's).
+const TestSubjectPrefix = "[TEST] "
+
+// TestSMSReason is why an SMS of a test job is recorded as suppressed: it goes to no
+// phone.
+const TestSMSReason = "test job: SMS are not sent"
+
+// testNotice is the line a test job's e-mail begins with, by language.
+var testNotice = map[string]string{
+	"de": "Dies ist eine Testnachricht aus der Testumgebung: Sie haben einen Testvorgang gestartet und spielen den Kunden. Kein Kunde hat diese Nachricht erhalten.",
+	"en": "This is a test message from the sandbox: you started a test job and play the customer. No customer received this message.",
+}
+
+// markTest marks a rendered e-mail of a test job: the subject starts with
+// TestSubjectPrefix and the body with a line that says it is a test.
+func markTest(r Rendered, lang string) Rendered {
+	notice, ok := testNotice[lang]
+	if !ok {
+		notice = testNotice["de"]
+	}
+	r.Subject = TestSubjectPrefix + r.Subject
+	r.Text = notice + "\n\n" + r.Text
+	if r.HTML != "" {
+		r.HTML = strings.Replace(r.HTML, "<title>", "<title>"+html.EscapeString(TestSubjectPrefix), 1)
+		if i := strings.Index(r.HTML, "<body"); i >= 0 {
+			if j := strings.Index(r.HTML[i:], ">"); j >= 0 {
+				at := i + j + 1
+				r.HTML = r.HTML[:at] + "\n<p><strong>" + html.EscapeString(notice) + "</strong></p>" + r.HTML[at:]
+			}
+		}
+	}
+	return r
+}

@@ -158,10 +158,12 @@ type jobData struct {
 	// customerLanguage picks the translation of customer messages; staff read German.
 	customerLanguage string
 	salespersonTo    string
+	// test marks a test job of the sandbox: its e-mails say so, its SMS go nowhere.
+	test bool
 }
 
 func (s *Service) jobData(ctx context.Context, row job.Row, req PrepareRequest) (jobData, error) {
-	jd := jobData{customerID: row.CustomerID}
+	jd := jobData{customerID: row.CustomerID, test: row.Test}
 	v := placeholders.Values{
 		placeholders.Phase:     req.PhaseName,
 		placeholders.JobNumber: strconv.FormatInt(req.Number, 10),
@@ -216,6 +218,10 @@ func (s *Service) compose(ctx context.Context, key store.OutboxKey, t definition
 		m.Status, m.Reason = store.OutboxSuppressed, "the workflow sends no e-mail to customers"
 	case t.Channel != definitions.ChannelEmail && t.Channel != definitions.ChannelSMS:
 		m.Status, m.Reason = store.OutboxSuppressed, fmt.Sprintf("unknown channel %q", t.Channel)
+	case jd.test && t.Channel == definitions.ChannelSMS:
+		// A test job's customer and staff are the staff member trying the workflow
+		// out; no phone gets a test.
+		m.Status, m.Reason = store.OutboxSuppressed, TestSMSReason
 	}
 	if m.Status == store.OutboxSuppressed {
 		if m.Channel != string(definitions.ChannelSMS) {
@@ -259,6 +265,9 @@ func (s *Service) compose(ctx context.Context, key store.OutboxKey, t definition
 		lang = jd.customerLanguage
 	}
 	r := RenderIn(t, lang, values)
+	if jd.test && t.Channel == definitions.ChannelEmail {
+		r = markTest(r, lang)
+	}
 	m.Subject, m.BodyText, m.BodyHTML = r.Subject, r.Text, r.HTML
 	if t.Channel == definitions.ChannelEmail {
 		m.Attachments = req.Attachments

@@ -142,7 +142,7 @@ func (s *Store) CustomerAccountByEmail(ctx context.Context, dealer, email string
 	}
 	rows, _ := s.pool.Query(ctx, `
 		SELECT `+customerAccountColumns+` FROM customers
-		WHERE dealer = $1 AND lower(email) = lower($2)
+		WHERE dealer = $1 AND lower(email) = lower($2) AND NOT test
 		ORDER BY password_hash <> '' DESC, created_at, id LIMIT 1`, dealer, email)
 	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[CustomerAccount])
 	return c, wrap(err, "find customer account of dealer %q", dealer)

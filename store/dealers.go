@@ -322,7 +322,7 @@ func (s *Store) SetDefaultSalesperson(ctx context.Context, dealer, staffID strin
 // FindCustomerByEmail returns the dealer's customer with the e-mail address, compared
 // case-insensitively; ErrNotFound if there is none.
 func (s *Store) FindCustomerByEmail(ctx context.Context, dealer, email string) (Customer, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+customerColumns+` FROM customers WHERE dealer = $1 AND lower(email) = lower($2) ORDER BY created_at LIMIT 1`, dealer, email)
+	rows, _ := s.pool.Query(ctx, `SELECT `+customerColumns+` FROM customers WHERE dealer = $1 AND lower(email) = lower($2) AND NOT test ORDER BY created_at LIMIT 1`, dealer, email)
 	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Customer])
 	return c, wrap(err, "find customer %q of dealer %q", email, dealer)
 }
@@ -675,7 +675,8 @@ const customerRecordSelect = `
 // matched against name, e-mail and phone. ErrInvalidCursor for a cursor it did not
 // make.
 func (s *Store) ListCustomerRecords(ctx context.Context, dealer string, q ListQuery) ([]CustomerRecord, string, error) {
-	where := []string{"c.dealer = $1"}
+	// Test customers (the sandbox's, store/sandbox.go) are staff, not customers.
+	where := []string{"c.dealer = $1", "NOT c.test"}
 	args := []any{dealer}
 	if q.Q != "" {
 		args = append(args, strings.ToLower(q.Q))
@@ -766,7 +767,7 @@ func (s *Store) FindOrCreateCustomer(ctx context.Context, c Customer) (out Custo
 			c.Dealer, email); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT `+customerColumns+` FROM customers WHERE dealer = $1 AND lower(email) = lower($2)
+		rows, _ := tx.Query(ctx, `SELECT `+customerColumns+` FROM customers WHERE dealer = $1 AND lower(email) = lower($2) AND NOT test
 			ORDER BY password_hash <> '' DESC, created_at, id LIMIT 1`, c.Dealer, email)
 		found, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Customer])
 		if err == nil {

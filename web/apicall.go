@@ -100,6 +100,10 @@ func (s *site) call(c *gin.Context, req apiRequest, out any) (*apiResponse, erro
 	if err != nil {
 		return nil, fmt.Errorf("build %s %s: %w", req.Method, req.Path, err)
 	}
+	if r.Body == nil {
+		// A server request always has a body; handlers read it without a nil check.
+		r.Body = http.NoBody
+	}
 	r.RemoteAddr = c.Request.RemoteAddr
 	r.Host = c.Request.Host
 	r.TLS = c.Request.TLS
@@ -124,6 +128,7 @@ func (s *site) call(c *gin.Context, req apiRequest, out any) (*apiResponse, erro
 	for _, ck := range res.Header.Values("Set-Cookie") {
 		c.Writer.Header().Add("Set-Cookie", ck)
 	}
+	adoptCookies(c, res.Header.Values("Set-Cookie"))
 	if res.Status >= 400 {
 		ae := &apiError{Status: res.Status}
 		if mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type")); strings.HasSuffix(mt, "json") {
@@ -149,4 +154,36 @@ func (s *site) get(c *gin.Context, path string, query url.Values, out any) error
 func (s *site) send(c *gin.Context, method, path string, body, out any) error {
 	_, err := s.call(c, apiRequest{Method: method, Path: path, Body: body, Key: c.PostForm(formKeyField)}, out)
 	return err
+}
+
+// adoptCookies makes the cookies an API answer set (a new session, a cleared one) part
+// of the visitor's request, so later API calls of the same page go with them.
+func adoptCookies(c *gin.Context, setCookies []string) {
+	set := (&http.Response{Header: http.Header{"Set-Cookie": setCookies}}).Cookies()
+	if len(set) == 0 {
+		return
+	}
+	byName := map[string]*http.Cookie{}
+	var order []string
+	for _, ck := range c.Request.Cookies() {
+		if _, ok := byName[ck.Name]; !ok {
+			order = append(order, ck.Name)
+		}
+		byName[ck.Name] = ck
+	}
+	for _, ck := range set {
+		if _, ok := byName[ck.Name]; !ok {
+			order = append(order, ck.Name)
+		}
+		byName[ck.Name] = &http.Cookie{Name: ck.Name, Value: ck.Value}
+		if ck.MaxAge < 0 {
+			delete(byName, ck.Name)
+		}
+	}
+	c.Request.Header.Del("Cookie")
+	for _, name := range order {
+		if ck, ok := byName[name]; ok {
+			c.Request.AddCookie(ck)
+		}
+	}
 }
