@@ -953,22 +953,9 @@ func (s *server) validateWorkflow(c *gin.Context) {
 // new immutable version: 201. When nothing changed since the latest version, that
 // version is the answer (200), so a repeated publish makes no empty versions.
 func (s *server) publishWorkflow(c *gin.Context) {
-	cat, _, ok := s.catalog(c)
-	if !ok {
-		return
-	}
-	d, ps, ok := resolve(c, cat)
-	if !ok {
-		return
-	}
 	key := c.Param("key")
-	if len(ps) > 0 {
-		writeProblem(c, publishProblem(key, ps))
-		return
-	}
-	h, err := d.Hash()
-	if err != nil {
-		internal(c, err)
+	d, h, ok := s.resolveValid(c, func(ps definitions.Problems) Problem { return publishProblem(key, ps) })
+	if !ok {
 		return
 	}
 	latest, ok := s.latest(c, key)
@@ -1004,6 +991,30 @@ func (s *server) publishWorkflow(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, PublishedRef{Workflow: v.Workflow, Version: v.Number, Hash: v.Hash})
+}
+
+// resolveValid resolves the path's workflow as the dealer's catalog has it now, with
+// its hash, for publishing it or starting a test job on it; a workflow with problems
+// is refused with what refuse makes of them. False when answered.
+func (s *server) resolveValid(c *gin.Context, refuse func(definitions.Problems) Problem) (definitions.Definition, string, bool) {
+	cat, _, ok := s.catalog(c)
+	if !ok {
+		return definitions.Definition{}, "", false
+	}
+	d, ps, ok := resolve(c, cat)
+	if !ok {
+		return definitions.Definition{}, "", false
+	}
+	if len(ps) > 0 {
+		writeProblem(c, refuse(ps))
+		return definitions.Definition{}, "", false
+	}
+	h, err := d.Hash()
+	if err != nil {
+		internal(c, err)
+		return definitions.Definition{}, "", false
+	}
+	return d, h, true
 }
 
 // publishProblem refuses to publish a workflow with problems, naming each by its path.

@@ -386,11 +386,46 @@ func (s *server) staffCustomerView(c *gin.Context) {
 	c.JSON(http.StatusOK, view)
 }
 
+// ViewBody is the body of POST .../view and .../customer/view: the values a form holds
+// before it is sent. They decide which fields' conditions hold (a field that a choice
+// in the same form makes visible shows); nothing is stored.
+type ViewBody struct {
+	Values map[string]any `json:"values"`
+}
+
+// draftView serves side's view of the current phase with the body's draft values: the
+// staff's at POST .../view, the customer's at POST .../customer/view.
+func (s *server) draftView(side job.Side) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var b ViewBody
+		if !decodeJSON(c, &b) {
+			return
+		}
+		row, ok := s.loadJob(c)
+		if !ok {
+			return
+		}
+		view, err := s.queryDraftView(c.Request.Context(), row, side, b.Values)
+		if err != nil {
+			_ = c.Error(err)
+			writeProblem(c, viewProblem(err, s.qtimeout))
+			return
+		}
+		c.JSON(http.StatusOK, view)
+	}
+}
+
 func (s *server) queryView(ctx context.Context, row job.Row, side job.Side) (job.View, error) {
+	return s.queryDraftView(ctx, row, side, nil)
+}
+
+// queryDraftView asks the workflow for side's view, with draft values for the fields'
+// conditions.
+func (s *server) queryDraftView(ctx context.Context, row job.Row, side job.Side, draft map[string]any) (job.View, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.qtimeout)
 	defer cancel()
 	id := job.WorkflowID(row.Dealer, row.Number)
-	res, err := s.temporal.QueryWorkflow(ctx, id, "", job.QueryView, job.ViewRequest{Side: side})
+	res, err := s.temporal.QueryWorkflow(ctx, id, "", job.QueryView, job.ViewRequest{Side: side, Values: draft})
 	if err != nil {
 		return job.View{}, fmt.Errorf("query %s view of %s: %w", side, id, err)
 	}

@@ -69,18 +69,12 @@ func (s *server) sandboxJob(c *gin.Context) {
 		internal(c, err)
 		return
 	}
-	cat, _, ok := s.catalog(c)
-	if !ok {
-		return
-	}
-	d, ps, ok := resolve(c, cat)
-	if !ok {
-		return
-	}
 	key := c.Param("key")
-	if len(ps) > 0 {
-		writeProblem(c, problem(http.StatusUnprocessableEntity, ProblemInvalid, "sandbox_invalid", problemFields(ps)...).
-			with("workflow", key, "count", strconv.Itoa(len(ps))))
+	d, hash, ok := s.resolveValid(c, func(ps definitions.Problems) Problem {
+		return problem(http.StatusUnprocessableEntity, ProblemInvalid, "sandbox_invalid", problemFields(ps)...).
+			with("workflow", key, "count", strconv.Itoa(len(ps)))
+	})
+	if !ok {
 		return
 	}
 	vehicle, ok := s.sandboxVehicle(c, dealer.ID, b.VehicleID)
@@ -95,11 +89,6 @@ func (s *server) sandboxJob(c *gin.Context) {
 	// The staff member plays the customer: their own test customer record, so the
 	// job's messages to the customer reach their address.
 	cust, err := s.store.TestCustomer(ctx, dealer.ID, me.Name, me.Email)
-	if err != nil {
-		internal(c, err)
-		return
-	}
-	hash, err := d.Hash()
 	if err != nil {
 		internal(c, err)
 		return

@@ -7,11 +7,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobmanager/jobmanager/api"
 	"github.com/jobmanager/jobmanager/definitions"
+	"github.com/jobmanager/jobmanager/job"
 	"github.com/jobmanager/jobmanager/messages"
 	"github.com/jobmanager/jobmanager/store"
 )
@@ -51,12 +54,17 @@ func TestSandbox(t *testing.T) {
 	opened := decode[api.JobLinkOpened](t, fx.do(t, request{method: http.MethodGet, path: "/customer/link/" + token, as: anonymous()}), http.StatusOK)
 	require.Equal(t, n, opened.Number)
 
-	// Lists leave it out unless asked.
+	// Lists leave it out unless asked. A list shows a job once its workflow has
+	// projected its start: wait for that before asking the normal list.
+	var row job.Row
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var ok bool
+		row, ok = listed(fx.list(t, "test=only"), n)
+		assert.True(c, ok, "test=only lists it")
+	}, 10*time.Second, 50*time.Millisecond)
+	require.True(t, row.Test)
 	_, ok := listed(fx.list(t, ""), n)
 	require.False(t, ok, "the normal list hides test jobs")
-	row, ok := listed(fx.list(t, "test=only"), n)
-	require.True(t, ok, "test=only lists it")
-	require.True(t, row.Test)
 	_, ok = listed(fx.list(t, "test=include"), n)
 	require.True(t, ok, "test=include lists it")
 	for _, j := range fx.list(t, "test=only").Jobs {

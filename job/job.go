@@ -183,9 +183,13 @@ type Result struct {
 	Turn   definitions.Turn `json:"turn"`
 }
 
-// ViewRequest asks for one side's view.
+// ViewRequest asks for one side's view. Values are draft values (what a form holds
+// before it is sent): merged over the stored values, they decide which fields'
+// conditions hold, so a field that a choice in the same form makes visible shows. They
+// change nothing and are not shown as the fields' values.
 type ViewRequest struct {
-	Side Side `json:"side"`
+	Side   Side           `json:"side"`
+	Values map[string]any `json:"values,omitempty"`
 }
 
 // ViewField is one visible field of a view.

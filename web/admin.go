@@ -101,29 +101,45 @@ func (ps *problems) add(path, msg string) {
 	ps.taken = append(ps.taken, false)
 }
 
-// at takes the messages for exactly path.
-func (ps *problems) at(path string) string { return ps.take(path, false) }
+// at takes the messages for exactly these paths.
+func (ps *problems) at(paths ...string) string { return ps.take(paths, false) }
 
-// under takes the messages for path and everything below it (path.x, path[3]).
-func (ps *problems) under(path string) string { return ps.take(path, true) }
+// under takes the messages for these paths and everything below them (path.x, path[3]).
+func (ps *problems) under(paths ...string) string { return ps.take(paths, true) }
 
-func (ps *problems) take(path string, below bool) string {
+func (ps *problems) take(paths []string, below bool) string {
 	if ps == nil {
 		return ""
 	}
 	var out []string
-	for i, p := range ps.list {
-		if ps.taken[i] {
-			continue
-		}
-		if p.Path == path || (below && (strings.HasPrefix(p.Path, path+".") || strings.HasPrefix(p.Path, path+"["))) {
-			ps.taken[i] = true
-			if !slices.Contains(out, p.Message) {
-				out = append(out, p.Message)
+	for _, path := range paths {
+		for i, p := range ps.list {
+			if ps.taken[i] {
+				continue
+			}
+			if p.Path == path || (below && (strings.HasPrefix(p.Path, path+".") || strings.HasPrefix(p.Path, path+"["))) {
+				ps.taken[i] = true
+				if !slices.Contains(out, p.Message) {
+					out = append(out, p.Message)
+				}
 			}
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// joinText joins the non-empty messages with a space.
+func joinText(msgs ...string) string {
+	return strings.Join(slices.DeleteFunc(msgs, func(m string) bool { return m == "" }), " ")
+}
+
+// mapPaths are the problems at the paths f gives for theirs.
+func (ps *problems) mapPaths(f func(string) string) *problems {
+	out := &problems{}
+	for _, p := range ps.list {
+		out.add(f(p.Path), p.Message)
+	}
+	return out
 }
 
 // rest are the problems no input took, each with its path.
@@ -150,6 +166,57 @@ func apiProblems(err error) *problems {
 		return &problems{}
 	}
 	return newProblems(ae.Problem.Errors)
+}
+
+// adminShow renders an admin page with the data load reads (load may add a notice to
+// p), or the error page when it fails.
+func (s *site) adminShow(c *gin.Context, page, title string, load func(p *Page) (any, error)) {
+	p := s.adminPage(c, title)
+	data, err := load(p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	p.Data = data
+	s.render(c, http.StatusOK, page, "", p)
+}
+
+// splitSystem splits a catalog list into the dealer's own parts and the system's.
+func splitSystem[T any](list []T, system func(T) bool) (own, sys []T) {
+	for _, x := range list {
+		if system(x) {
+			sys = append(sys, x)
+		} else {
+			own = append(own, x)
+		}
+	}
+	return own, sys
+}
+
+// adminRefused answers an admin form the API refused with err: the error page for a
+// failure the visitor cannot fix (see refusal); else the form's page again, whose data
+// form builds with the refusal's problems beside their inputs and the rest listed
+// (ps.rest()). A refusal that names no problem is one at the path "", so it lands in
+// that rest unless form shows it elsewhere (ps.at("")).
+func (s *site) adminRefused(c *gin.Context, err error, page, title string, form func(ps *problems) (any, error)) {
+	ae := refusal(err)
+	if ae == nil {
+		s.fail(c, err)
+		return
+	}
+	p := s.adminPage(c, title)
+	p.Problem = ae
+	ps := apiProblems(err)
+	if ps.empty() {
+		ps.add("", p.FormError())
+	}
+	data, ferr := form(ps)
+	if ferr != nil {
+		s.fail(c, ferr)
+		return
+	}
+	p.Data = data
+	s.render(c, ae.Status, page, "", p)
 }
 
 // refusal is an API refusal the visitor can fix, shown on the page; other failures
@@ -199,14 +266,7 @@ type adminIndexData struct {
 }
 
 func (s *site) adminIndex(c *gin.Context) {
-	p := s.adminPage(c, "admin.title")
-	d, err := s.adminIndexData(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	p.Data = d
-	s.render(c, http.StatusOK, "admin/index", "", p)
+	s.adminShow(c, "admin/index", "admin.title", func(*Page) (any, error) { return s.adminIndexData(c) })
 }
 
 func (s *site) adminIndexData(c *gin.Context) (*adminIndexData, error) {
@@ -236,27 +296,16 @@ func (s *site) adminSetActive(c *gin.Context) {
 		redirect(c, withSaved(back))
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	d, lerr := s.adminIndexData(c)
-	if lerr != nil {
-		s.fail(c, lerr)
-		return
-	}
-	p := s.adminPage(c, "admin.title")
-	p.Problem = ae
-	ps := apiProblems(err)
-	d.Choice = wf
-	d.ActiveErr = ps.under("workflow")
-	d.OtherError = ps.rest()
-	if d.ActiveErr == "" && len(d.OtherError) == 0 {
-		d.ActiveErr = p.FormError()
-	}
-	p.Data = d
-	s.render(c, ae.Status, "admin/index", "", p)
+	s.adminRefused(c, err, "admin/index", "admin.title", func(ps *problems) (any, error) {
+		d, err := s.adminIndexData(c)
+		if err != nil {
+			return nil, err
+		}
+		d.Choice = wf
+		d.ActiveErr = joinText(ps.under("workflow"), ps.at(""))
+		d.OtherError = ps.rest()
+		return d, nil
+	})
 }
 
 // withSaved adds the saved notice's flag to a page address.

@@ -32,14 +32,11 @@ func newDocumentsForm(ds store.DocumentSettings) *documentsForm {
 }
 
 func (s *site) adminDocuments(c *gin.Context) {
-	var ds store.DocumentSettings
-	if err := s.get(c, adminAPI(c.Param("dealer"), "document-settings"), nil, &ds); err != nil {
-		s.fail(c, err)
-		return
-	}
-	p := s.adminPage(c, "admin_doc.title")
-	p.Data = newDocumentsForm(ds)
-	s.render(c, http.StatusOK, "admin/documents", "", p)
+	s.adminShow(c, "admin/documents", "admin_doc.title", func(*Page) (any, error) {
+		var ds store.DocumentSettings
+		err := s.get(c, adminAPI(c.Param("dealer"), "document-settings"), nil, &ds)
+		return newDocumentsForm(ds), err
+	})
 }
 
 func (s *site) adminSaveDocuments(c *gin.Context) {
@@ -71,29 +68,19 @@ func (s *site) adminSaveDocuments(c *gin.Context) {
 		redirect(c, withSaved(adminPath(dealer, "documents")))
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	d := newDocumentsForm(ds)
-	d.Address = c.PostForm("address")
-	ps := apiProblems(err)
-	for _, t := range documents.Templates {
-		for _, sec := range documents.Sections {
-			d.Err["text."+t+"."+sec] = ps.under("texts." + t + "." + sec)
+	s.adminRefused(c, err, "admin/documents", "admin_doc.title", func(ps *problems) (any, error) {
+		d := newDocumentsForm(ds)
+		d.Address = c.PostForm("address")
+		for _, t := range documents.Templates {
+			for _, sec := range documents.Sections {
+				d.Err["text."+t+"."+sec] = ps.under("texts." + t + "." + sec)
+			}
 		}
-	}
-	for _, f := range []string{"name", "address", "phone", "email", "web", "tax_id", "bank", "iban", "bic", "register"} {
-		d.Err[f] = ps.under("letterhead." + f)
-	}
-	d.Err["cancellation_text"] = ps.under("cancellation_text")
-	d.Rest = ps.rest()
-	p := s.adminPage(c, "admin_doc.title")
-	p.Problem = ae
-	if ps.empty() {
-		d.Rest = []problem{{Message: p.FormError()}}
-	}
-	p.Data = d
-	s.render(c, ae.Status, "admin/documents", "", p)
+		for _, f := range []string{"name", "address", "phone", "email", "web", "tax_id", "bank", "iban", "bic", "register"} {
+			d.Err[f] = ps.under("letterhead." + f)
+		}
+		d.Err["cancellation_text"] = ps.under("cancellation_text")
+		d.Rest = ps.rest()
+		return d, nil
+	})
 }

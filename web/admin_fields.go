@@ -18,22 +18,15 @@ type fieldListData struct {
 }
 
 func (s *site) adminFields(c *gin.Context) {
-	var list api.FieldList
-	if err := s.get(c, adminAPI(c.Param("dealer"), "fields"), nil, &list); err != nil {
-		s.fail(c, err)
-		return
-	}
-	d := fieldListData{Types: fieldTypes}
-	for _, f := range list.Fields {
-		if f.System {
-			d.System = append(d.System, f)
-		} else {
-			d.Own = append(d.Own, f)
+	s.adminShow(c, "admin/fields", "admin_field.list_title", func(*Page) (any, error) {
+		var list api.FieldList
+		if err := s.get(c, adminAPI(c.Param("dealer"), "fields"), nil, &list); err != nil {
+			return nil, err
 		}
-	}
-	p := s.adminPage(c, "admin_field.list_title")
-	p.Data = d
-	s.render(c, http.StatusOK, "admin/fields", "", p)
+		d := fieldListData{Types: fieldTypes}
+		d.Own, d.System = splitSystem(list.Fields, func(f api.AdminField) bool { return f.System })
+		return d, nil
+	})
 }
 
 // fieldForm is the field editor's data: the field as the form holds it, its
@@ -113,11 +106,21 @@ func (ff *fieldForm) fieldErrors(ps *problems) {
 			ff.Err[attr] = m
 		}
 	}
-	key := strings.TrimSpace(strings.Join([]string{ps.under("key"), ps.at(base + ".key"), ps.at(base)}, " "))
-	if key != "" {
+	if key := joinText(ps.under("key"), ps.at(base+".key", base)); key != "" {
 		ff.Err["key"] = key
 	}
 	ff.Rest = ps.rest()
+}
+
+// savedField is the editor of the dealer's field key as the API has it now, with its usage.
+func (s *site) savedField(c *gin.Context, key string) (*fieldForm, error) {
+	var f api.AdminField
+	if err := s.get(c, adminAPI(c.Param("dealer"), "fields", key), nil, &f); err != nil {
+		return nil, err
+	}
+	ff := newFieldForm(f.Field, false)
+	ff.System = f.System
+	return ff, s.fieldUsage(c, ff)
 }
 
 func (s *site) adminNewField(c *gin.Context) {
@@ -125,9 +128,9 @@ func (s *site) adminNewField(c *gin.Context) {
 	if !t.Known() {
 		t = definitions.TypeText
 	}
-	p := s.adminPage(c, "admin_field.new_title")
-	p.Data = newFieldForm(definitions.Field{Type: t}, true)
-	s.render(c, http.StatusOK, "admin/field", "", p)
+	s.adminShow(c, "admin/field", "admin_field.new_title", func(*Page) (any, error) {
+		return newFieldForm(definitions.Field{Type: t}, true), nil
+	})
 }
 
 func (s *site) adminCreateField(c *gin.Context) {
@@ -140,44 +143,17 @@ func (s *site) adminCreateField(c *gin.Context) {
 	var out api.AdminField
 	err := s.send(c, http.MethodPost, adminAPI(dealer, "fields"), api.AdminField{Field: f}, &out)
 	if err != nil {
-		s.fieldFailed(c, err, "admin_field.new_title", ff)
+		s.adminRefused(c, err, "admin/field", "admin_field.new_title", func(ps *problems) (any, error) {
+			ff.fieldErrors(ps)
+			return ff, nil
+		})
 		return
 	}
 	redirect(c, withSaved(adminPath(dealer, "fields", out.Key)))
 }
 
-func (s *site) fieldFailed(c *gin.Context, err error, title string, ff *fieldForm) {
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	p := s.adminPage(c, title)
-	p.Problem = ae
-	ff.fieldErrors(apiProblems(err))
-	if len(ff.Err) == 0 && len(ff.Rest) == 0 {
-		ff.Rest = []problem{{Message: p.FormError()}}
-	}
-	p.Data = ff
-	s.render(c, ae.Status, "admin/field", "", p)
-}
-
 func (s *site) adminField(c *gin.Context) {
-	dealer, key := c.Param("dealer"), c.Param("key")
-	var f api.AdminField
-	if err := s.get(c, adminAPI(dealer, "fields", key), nil, &f); err != nil {
-		s.fail(c, err)
-		return
-	}
-	ff := newFieldForm(f.Field, false)
-	ff.System = f.System
-	if err := s.fieldUsage(c, ff); err != nil {
-		s.fail(c, err)
-		return
-	}
-	p := s.adminPage(c, "admin_field.edit_title")
-	p.Data = ff
-	s.render(c, http.StatusOK, "admin/field", "", p)
+	s.adminShow(c, "admin/field", "admin_field.edit_title", func(*Page) (any, error) { return s.savedField(c, c.Param("key")) })
 }
 
 func (s *site) fieldUsage(c *gin.Context, ff *fieldForm) error {
@@ -194,11 +170,10 @@ func (s *site) adminSaveField(c *gin.Context) {
 	f, ff := fieldFromForm(c, key)
 	err := s.send(c, http.MethodPut, adminAPI(dealer, "fields", key), api.AdminField{Field: f}, nil)
 	if err != nil {
-		if uerr := s.fieldUsage(c, ff); uerr != nil {
-			s.fail(c, uerr)
-			return
-		}
-		s.fieldFailed(c, err, "admin_field.edit_title", ff)
+		s.adminRefused(c, err, "admin/field", "admin_field.edit_title", func(ps *problems) (any, error) {
+			ff.fieldErrors(ps)
+			return ff, s.fieldUsage(c, ff)
+		})
 		return
 	}
 	redirect(c, withSaved(adminPath(dealer, "fields", key)))
@@ -214,30 +189,13 @@ func (s *site) adminCopyField(c *gin.Context) {
 		redirect(c, withSaved(adminPath(dealer, "fields", out.Key)))
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	var f api.AdminField
-	if gerr := s.get(c, adminAPI(dealer, "fields", key), nil, &f); gerr != nil {
-		s.fail(c, gerr)
-		return
-	}
-	ff := newFieldForm(f.Field, false)
-	ff.System = f.System
-	if uerr := s.fieldUsage(c, ff); uerr != nil {
-		s.fail(c, uerr)
-		return
-	}
-	p := s.adminPage(c, "admin_field.edit_title")
-	p.Problem = ae
-	ps := apiProblems(err)
-	ff.CopyErr = strings.TrimSpace(ps.under("key") + " " + ps.under("fields["+body.Key+"]"))
-	ff.Rest = ps.rest()
-	if ff.CopyErr == "" && len(ff.Rest) == 0 {
-		ff.CopyErr = p.FormError()
-	}
-	p.Data = ff
-	s.render(c, ae.Status, "admin/field", "", p)
+	s.adminRefused(c, err, "admin/field", "admin_field.edit_title", func(ps *problems) (any, error) {
+		ff, err := s.savedField(c, key)
+		if err != nil {
+			return nil, err
+		}
+		ff.CopyErr = joinText(ps.under("key", "fields["+body.Key+"]"), ps.at(""))
+		ff.Rest = ps.rest()
+		return ff, nil
+	})
 }

@@ -24,25 +24,12 @@ func (s *site) messageList(c *gin.Context) (*messageListData, error) {
 		return nil, err
 	}
 	d := &messageListData{Err: map[string]string{}, New: definitions.MessageTemplate{Channel: definitions.ChannelEmail, Customer: true}}
-	for _, m := range list.Messages {
-		if m.System {
-			d.System = append(d.System, m)
-		} else {
-			d.Own = append(d.Own, m)
-		}
-	}
+	d.Own, d.System = splitSystem(list.Messages, func(m api.AdminMessage) bool { return m.System })
 	return d, nil
 }
 
 func (s *site) adminMessages(c *gin.Context) {
-	d, err := s.messageList(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	p := s.adminPage(c, "admin_msg.list_title")
-	p.Data = d
-	s.render(c, http.StatusOK, "admin/messages", "", p)
+	s.adminShow(c, "admin/messages", "admin_msg.list_title", func(*Page) (any, error) { return s.messageList(c) })
 }
 
 func (s *site) adminCreateMessage(c *gin.Context) {
@@ -54,31 +41,20 @@ func (s *site) adminCreateMessage(c *gin.Context) {
 		redirect(c, withSaved(adminPath(dealer, "messages", m.Key)))
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	d, lerr := s.messageList(c)
-	if lerr != nil {
-		s.fail(c, lerr)
-		return
-	}
-	ps := apiProblems(err)
-	base := "messages[" + m.Key + "]"
-	d.New = m
-	for _, a := range []string{"channel", "subject", "body"} {
-		d.Err[a] = ps.under(base + "." + a)
-	}
-	d.Err["key"] = strings.TrimSpace(ps.under("key") + " " + ps.under(base))
-	d.Rest = ps.rest()
-	p := s.adminPage(c, "admin_msg.list_title")
-	p.Problem = ae
-	if ps.empty() {
-		d.Rest = []problem{{Message: p.FormError()}}
-	}
-	p.Data = d
-	s.render(c, ae.Status, "admin/messages", "", p)
+	s.adminRefused(c, err, "admin/messages", "admin_msg.list_title", func(ps *problems) (any, error) {
+		d, err := s.messageList(c)
+		if err != nil {
+			return nil, err
+		}
+		base := "messages[" + m.Key + "]"
+		d.New = m
+		for _, a := range []string{"channel", "subject", "body"} {
+			d.Err[a] = ps.under(base + "." + a)
+		}
+		d.Err["key"] = ps.under("key", base)
+		d.Rest = ps.rest()
+		return d, nil
+	})
 }
 
 // messageForm is the message editor's data.
@@ -118,25 +94,24 @@ func (s *site) messageForm(c *gin.Context, m definitions.MessageTemplate, system
 	for _, a := range []string{"channel", "customer", "subject", "body"} {
 		mf.Err[a] = ps.under(base + "." + a)
 	}
-	mf.Err["key"] = strings.TrimSpace(ps.under("key") + " " + ps.at(base))
+	mf.Err["key"] = joinText(ps.under("key"), ps.at(base))
 	mf.Rest = ps.rest()
 	return mf, nil
 }
 
-func (s *site) adminMessage(c *gin.Context) {
+// savedMessageForm is the editor of the saved template key with the problems ps.
+func (s *site) savedMessageForm(c *gin.Context, key string, ps *problems) (*messageForm, error) {
 	var m api.AdminMessage
-	if err := s.get(c, adminAPI(c.Param("dealer"), "messages", c.Param("key")), nil, &m); err != nil {
-		s.fail(c, err)
-		return
+	if err := s.get(c, adminAPI(c.Param("dealer"), "messages", key), nil, &m); err != nil {
+		return nil, err
 	}
-	mf, err := s.messageForm(c, m.MessageTemplate, m.System, nil)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	p := s.adminPage(c, "admin_msg.edit_title")
-	p.Data = mf
-	s.render(c, http.StatusOK, "admin/message", "", p)
+	return s.messageForm(c, m.MessageTemplate, m.System, ps)
+}
+
+func (s *site) adminMessage(c *gin.Context) {
+	s.adminShow(c, "admin/message", "admin_msg.edit_title", func(*Page) (any, error) {
+		return s.savedMessageForm(c, c.Param("key"), nil)
+	})
 }
 
 func (s *site) adminSaveMessage(c *gin.Context) {
@@ -147,31 +122,9 @@ func (s *site) adminSaveMessage(c *gin.Context) {
 		redirect(c, withSaved(adminPath(dealer, "messages", key)))
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	mf, ferr := s.messageForm(c, m, false, apiProblems(err))
-	if ferr != nil {
-		s.fail(c, ferr)
-		return
-	}
-	p := s.adminPage(c, "admin_msg.edit_title")
-	p.Problem = ae
-	if len(mf.Rest) == 0 && strings.Join(values(mf.Err), "") == "" {
-		mf.Rest = []problem{{Message: p.FormError()}}
-	}
-	p.Data = mf
-	s.render(c, ae.Status, "admin/message", "", p)
-}
-
-func values(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
+	s.adminRefused(c, err, "admin/message", "admin_msg.edit_title", func(ps *problems) (any, error) {
+		return s.messageForm(c, m, false, ps)
+	})
 }
 
 // adminPreviewMessage fills the editor's text (German, or English with lang=en) with
@@ -230,29 +183,13 @@ func (s *site) adminCopyMessage(c *gin.Context) {
 		redirect(c, withSaved(adminPath(dealer, "messages", body.Key)))
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	var m api.AdminMessage
-	if gerr := s.get(c, adminAPI(dealer, "messages", key), nil, &m); gerr != nil {
-		s.fail(c, gerr)
-		return
-	}
-	ps := apiProblems(err)
-	copyErr := strings.TrimSpace(ps.under("key") + " " + ps.under("messages["+body.Key+"]"))
-	mf, ferr := s.messageForm(c, m.MessageTemplate, m.System, ps)
-	if ferr != nil {
-		s.fail(c, ferr)
-		return
-	}
-	p := s.adminPage(c, "admin_msg.edit_title")
-	p.Problem = ae
-	mf.CopyErr = copyErr
-	if copyErr == "" && len(mf.Rest) == 0 {
-		mf.CopyErr = p.FormError()
-	}
-	p.Data = mf
-	s.render(c, ae.Status, "admin/message", "", p)
+	s.adminRefused(c, err, "admin/message", "admin_msg.edit_title", func(ps *problems) (any, error) {
+		copyErr := joinText(ps.under("key", "messages["+body.Key+"]"), ps.at(""))
+		mf, err := s.savedMessageForm(c, key, ps)
+		if err != nil {
+			return nil, err
+		}
+		mf.CopyErr = copyErr
+		return mf, nil
+	})
 }

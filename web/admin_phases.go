@@ -28,14 +28,7 @@ type phaseListData struct {
 }
 
 func (s *site) adminPhases(c *gin.Context) {
-	d, err := s.phaseList(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	p := s.adminPage(c, "admin_phase.list_title")
-	p.Data = d
-	s.render(c, http.StatusOK, "admin/phases", "", p)
+	s.adminShow(c, "admin/phases", "admin_phase.list_title", func(*Page) (any, error) { return s.phaseList(c) })
 }
 
 func (s *site) phaseList(c *gin.Context) (*phaseListData, error) {
@@ -44,13 +37,7 @@ func (s *site) phaseList(c *gin.Context) (*phaseListData, error) {
 		return nil, err
 	}
 	d := &phaseListData{Err: map[string]string{}}
-	for _, ph := range list.Phases {
-		if ph.System {
-			d.System = append(d.System, ph)
-		} else {
-			d.Own = append(d.Own, ph)
-		}
-	}
+	d.Own, d.System = splitSystem(list.Phases, func(ph api.AdminPhase) bool { return ph.System })
 	return d, nil
 }
 
@@ -62,29 +49,18 @@ func (s *site) adminCreatePhase(c *gin.Context) {
 		redirect(c, withSaved(adminPath(dealer, "phases", ph.Key)))
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	d, lerr := s.phaseList(c)
-	if lerr != nil {
-		s.fail(c, lerr)
-		return
-	}
-	ps := apiProblems(err)
-	base := "phases[" + ph.Key + "]"
-	d.New = ph
-	d.Err["name"] = ps.under(base + ".name")
-	d.Err["key"] = strings.TrimSpace(ps.under("key") + " " + ps.under(base))
-	d.Rest = ps.rest()
-	p := s.adminPage(c, "admin_phase.list_title")
-	p.Problem = ae
-	if d.Err["name"] == "" && d.Err["key"] == "" && len(d.Rest) == 0 {
-		d.Rest = []problem{{Message: p.FormError()}}
-	}
-	p.Data = d
-	s.render(c, ae.Status, "admin/phases", "", p)
+	s.adminRefused(c, err, "admin/phases", "admin_phase.list_title", func(ps *problems) (any, error) {
+		d, err := s.phaseList(c)
+		if err != nil {
+			return nil, err
+		}
+		base := "phases[" + ph.Key + "]"
+		d.New = ph
+		d.Err["name"] = ps.under(base + ".name")
+		d.Err["key"] = ps.under("key", base)
+		d.Rest = ps.rest()
+		return d, nil
+	})
 }
 
 // useRow is one field use of a phase view in the editor.
@@ -267,27 +243,26 @@ func (s *site) phaseForm(c *gin.Context, ph definitions.Phase, system bool, ps *
 			pf.Err[attr] = m
 		}
 	}
-	if m := strings.TrimSpace(ps.under("key") + " " + ps.at(base)); m != "" {
+	if m := joinText(ps.under("key"), ps.at(base)); m != "" {
 		pf.Err["key"] = m
 	}
 	pf.Rest = ps.rest()
 	return pf, nil
 }
 
-func (s *site) adminPhase(c *gin.Context) {
+// savedPhaseForm is the editor of the saved phase key with the problems ps.
+func (s *site) savedPhaseForm(c *gin.Context, key string, ps *problems) (*phaseForm, error) {
 	var ph api.AdminPhase
-	if err := s.get(c, adminAPI(c.Param("dealer"), "phases", c.Param("key")), nil, &ph); err != nil {
-		s.fail(c, err)
-		return
+	if err := s.get(c, adminAPI(c.Param("dealer"), "phases", key), nil, &ph); err != nil {
+		return nil, err
 	}
-	pf, err := s.phaseForm(c, ph.Phase, ph.System, nil)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	p := s.adminPage(c, "admin_phase.edit_title")
-	p.Data = pf
-	s.render(c, http.StatusOK, "admin/phase", "", p)
+	return s.phaseForm(c, ph.Phase, ph.System, ps)
+}
+
+func (s *site) adminPhase(c *gin.Context) {
+	s.adminShow(c, "admin/phase", "admin_phase.edit_title", func(*Page) (any, error) {
+		return s.savedPhaseForm(c, c.Param("key"), nil)
+	})
 }
 
 func (s *site) adminSavePhase(c *gin.Context) {
@@ -308,35 +283,9 @@ func (s *site) adminSavePhase(c *gin.Context) {
 		redirect(c, to)
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	pf, ferr := s.phaseForm(c, ph, false, apiProblems(err))
-	if ferr != nil {
-		s.fail(c, ferr)
-		return
-	}
-	p := s.adminPage(c, "admin_phase.edit_title")
-	p.Problem = ae
-	if len(pf.Rest) == 0 && !hasErrors(pf) {
-		pf.Rest = []problem{{Message: p.FormError()}}
-	}
-	p.Data = pf
-	s.render(c, ae.Status, "admin/phase", "", p)
-}
-
-func hasErrors(pf *phaseForm) bool {
-	if len(pf.Err) > 0 {
-		return true
-	}
-	for _, r := range append(append([]useRow{}, pf.Staff...), pf.Customer...) {
-		if r.RowErr != "" || len(r.Err) > 0 {
-			return true
-		}
-	}
-	return false
+	s.adminRefused(c, err, "admin/phase", "admin_phase.edit_title", func(ps *problems) (any, error) {
+		return s.phaseForm(c, ph, false, ps)
+	})
 }
 
 // validatePhase checks the phase as the form has it, unsaved, within a workflow that
@@ -408,29 +357,13 @@ func (s *site) adminCopyPhase(c *gin.Context) {
 		redirect(c, withSaved(adminPath(dealer, "phases", body.Key)))
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	var ph api.AdminPhase
-	if gerr := s.get(c, adminAPI(dealer, "phases", key), nil, &ph); gerr != nil {
-		s.fail(c, gerr)
-		return
-	}
-	ps := apiProblems(err)
-	copyErr := strings.TrimSpace(ps.under("key") + " " + ps.under("phases["+body.Key+"]"))
-	pf, ferr := s.phaseForm(c, ph.Phase, ph.System, ps)
-	if ferr != nil {
-		s.fail(c, ferr)
-		return
-	}
-	p := s.adminPage(c, "admin_phase.edit_title")
-	p.Problem = ae
-	pf.CopyErr = copyErr
-	if copyErr == "" && len(pf.Rest) == 0 {
-		pf.CopyErr = p.FormError()
-	}
-	p.Data = pf
-	s.render(c, ae.Status, "admin/phase", "", p)
+	s.adminRefused(c, err, "admin/phase", "admin_phase.edit_title", func(ps *problems) (any, error) {
+		copyErr := joinText(ps.under("key", "phases["+body.Key+"]"), ps.at(""))
+		pf, err := s.savedPhaseForm(c, key, ps)
+		if err != nil {
+			return nil, err
+		}
+		pf.CopyErr = copyErr
+		return pf, nil
+	})
 }

@@ -1,112 +1,36 @@
 package web_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/cookiejar"
+	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/jobmanager/jobmanager/api"
 	"github.com/jobmanager/jobmanager/demo"
-	"github.com/jobmanager/jobmanager/job"
 )
 
-// parker is a visitor of the dealer's public site with a cookie jar of its own: it
-// parks a vehicle and then reads and submits the job's customer view through the API.
-type parker struct {
-	e      *env
-	client *http.Client
-}
-
-func newParker(t *testing.T, e *env) *parker {
+// parkFirst parks the first vehicle of the dealer's list in the customer's browser and
+// returns the job's number from the parking page it leads to.
+func (e *env) parkFirst(t *testing.T, ctx context.Context) string {
 	t.Helper()
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	return &parker{e: e, client: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
-}
-
-// do sends a JSON request to the dealer's API and returns the status and body.
-func (pk *parker) do(t *testing.T, method, path string, body any) (int, []byte) {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		require.NoError(t, err)
-		r = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, pk.e.URL+"/api/v1/dealers/"+demo.Dealer+path, r)
-	require.NoError(t, err)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if method != http.MethodGet {
-		req.Header.Set(api.HeaderIdempotencyKey, uuid.NewString())
-	}
-	res, err := pk.client.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return res.StatusCode, out
-}
-
-// park parks the demo vehicle and waits until the job's customer view is there.
-func (pk *parker) park(t *testing.T) int64 {
-	t.Helper()
-	status, body := pk.do(t, http.MethodGet, "/public/vehicles", nil)
-	require.Equal(t, http.StatusOK, status, "vehicles: %s", body)
-	var vehicles api.PublicVehicleList
-	require.NoError(t, json.Unmarshal(body, &vehicles))
-	require.NotEmpty(t, vehicles.Vehicles)
-	status, body = pk.do(t, http.MethodPost, "/public/park", api.ParkBody{VehicleID: vehicles.Vehicles[0].ID})
-	require.Equal(t, http.StatusCreated, status, "park: %s", body)
-	var created api.JobCreated
-	require.NoError(t, json.Unmarshal(body, &created))
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		s, _ := pk.do(t, http.MethodGet, fmt.Sprintf("/jobs/%d/customer/view", created.Number), nil)
-		assert.Equal(c, http.StatusOK, s)
-	}, 10*time.Second, 50*time.Millisecond)
-	return created.Number
-}
-
-func (pk *parker) view(t *testing.T, n int64) job.View {
-	t.Helper()
-	status, body := pk.do(t, http.MethodGet, fmt.Sprintf("/jobs/%d/customer/view", n), nil)
-	require.Equal(t, http.StatusOK, status, "view: %s", body)
-	var v job.View
-	require.NoError(t, json.Unmarshal(body, &v))
-	return v
-}
-
-func hasViewField(v job.View, key string) (job.ViewField, bool) {
-	for _, f := range v.Fields {
-		if f.Key == key {
-			return f, true
-		}
-	}
-	return job.ViewField{}, false
+	run(t, ctx, chromedp.Navigate(e.shopURL("vehicles")), chromedp.WaitVisible(chromedp.CSS(`button.park`)),
+		chromedp.Click(chromedp.CSS(`ul.vehicles li.vehicle:first-child button.park`)),
+		chromedp.WaitVisible(chromedp.CSS(`article.job .fields`)))
+	return jobNumber(t, ctx)
 }
 
 // TestAdminPublishField is the issue's story through the admin pages: an admin creates
 // a field, adds it to the customer view of the phase a parked job starts in, as
-// required, validates and publishes (and makes the copy active); a new job's customer
-// view shows it and a submit without it is refused with a field error for it, while a
-// job started before keeps its version without the field. A broken condition is shown
-// beside its input when validating.
+// required, with a save button, validates and publishes (and makes the copy active); a
+// new job's parking page shows it and refuses to save without it, with the error
+// beside the field, while the parking page of a job started before keeps its version
+// without the field. A broken condition is shown beside its input when validating.
 func TestAdminPublishField(t *testing.T) {
 	e := newEnv(t)
-	old := newParker(t, e)
-	oldJob := old.park(t)
+	old := browser(t)
+	oldJob := e.parkFirst(t, old)
 
 	ctx := browser(t)
 	e.loginStaff(t, ctx, demo.Staff[0].Email)
@@ -159,6 +83,10 @@ func TestAdminPublishField(t *testing.T) {
 	require.Contains(t, rows, "Wunschtermin")
 	require.True(t, read(t, ctx, chromedp.Evaluate[bool](
 		`document.querySelector('#customer-3-required').checked && document.querySelector('input[name="customer.3.field"]').value === 'wunschtermin'`)))
+	// The view has no save button yet: the standard one goes after the field.
+	run(t, ctx, chromedp.SetValue(chromedp.CSS(`#add_customer`), "speichern"))
+	run(t, ctx, clickLoad(`#add-customer`)...)
+	require.Equal(t, "speichern", read(t, ctx, chromedp.Evaluate[string](`document.querySelector('input[name="customer.4.field"]').value`)))
 	screenshots(t, ctx, "admin-phase")
 
 	// Move it up and back down: the order buttons save.
@@ -205,25 +133,27 @@ func TestAdminPublishField(t *testing.T) {
 	require.Contains(t, read(t, ctx, chromedp.Text(chromedp.CSS(`#versions`))), "veröffentlicht")
 	screenshots(t, ctx, "admin-workflow")
 
-	// A new job shows the field and refuses a submit without it.
-	fresh := newParker(t, e)
-	newJob := fresh.park(t)
-	v := fresh.view(t, newJob)
-	f, ok := hasViewField(v, "wunschtermin")
-	require.True(t, ok, "the new job's customer view has the new field: %+v", v.Fields)
-	require.True(t, f.Required)
-	require.Equal(t, "Wunschtermin", f.Label)
-	status, body := fresh.do(t, http.MethodPost, fmt.Sprintf("/jobs/%d/customer/submit", newJob), api.SubmitBody{Phase: v.Phase.Key, Values: map[string]any{}})
-	require.Equal(t, http.StatusUnprocessableEntity, status, "submit without the field: %s", body)
-	var p api.Problem
-	require.NoError(t, json.Unmarshal(body, &p))
-	require.Contains(t, p.Errors, job.FieldError{Field: "wunschtermin", Code: "required", Reason: fieldReason(p.Errors, "wunschtermin")})
-	status, body = fresh.do(t, http.MethodPost, fmt.Sprintf("/jobs/%d/customer/submit", newJob), api.SubmitBody{Phase: v.Phase.Key, Values: map[string]any{"wunschtermin": "Montag"}})
-	require.Equal(t, http.StatusOK, status, "submit with the field: %s", body)
+	// A new job's parking page shows the field, required, and refuses to save without
+	// it: the error stands beside the field.
+	fresh := browser(t)
+	newJob := e.parkFirst(t, fresh)
+	input := "#j" + newJob + "-f-wunschtermin"
+	save := `article.job button[name=_button][value=speichern]`
+	run(t, fresh, chromedp.WaitVisible(chromedp.CSS(input)))
+	require.Contains(t, read(t, fresh, chromedp.Text(chromedp.CSS(`label[for="j`+newJob+`-f-wunschtermin"]`))), "Wunschtermin")
+	require.Equal(t, "true", read(t, fresh, chromedp.AttributeValue(chromedp.CSS(input), "aria-required")).Value)
+	run(t, fresh, chromedp.Click(chromedp.CSS(save)), chromedp.WaitVisible(chromedp.CSS(`#err-wunschtermin`)))
+	require.Equal(t, "true", read(t, fresh, chromedp.AttributeValue(chromedp.CSS(input), "aria-invalid")).Value)
+	require.Equal(t, "err-wunschtermin", read(t, fresh, chromedp.AttributeValue(chromedp.CSS(input), "aria-describedby")).Value)
+	screenshots(t, fresh, "admin-new-field-parking-refused")
+	run(t, fresh, chromedp.SendKeys(chromedp.CSS(input), "Montag"), chromedp.Click(chromedp.CSS(save)),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	require.False(t, read(t, fresh, chromedp.Evaluate[bool](`document.querySelector('#err-wunschtermin') !== null`)))
 
-	// The job started before keeps its version: no new field.
-	_, ok = hasViewField(old.view(t, oldJob), "wunschtermin")
-	require.False(t, ok, "the running job's view is unchanged")
+	// The job started before keeps its version: its parking page has no such field.
+	run(t, old, chromedp.Navigate(e.shopURL("parkplatz")), chromedp.WaitVisible(chromedp.CSS(`#job-`+oldJob)))
+	require.False(t, read(t, old, chromedp.Evaluate[bool](`document.querySelector('[data-key=wunschtermin]') !== null`)),
+		"the running job's parking page is unchanged")
 }
 
 // clickLoad clicks what submits a form and waits for the page the answer loads.
@@ -233,15 +163,6 @@ func clickLoad(sel string) []chromedp.Action[chromedp.Void] {
 		chromedp.Click(chromedp.CSS(sel)),
 		chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) main`)),
 	}
-}
-
-func fieldReason(errs []job.FieldError, field string) string {
-	for _, e := range errs {
-		if e.Field == field {
-			return e.Reason
-		}
-	}
-	return ""
 }
 
 // TestAdminPages: every admin page renders for the owner (screenshots), the message
@@ -255,6 +176,7 @@ func TestAdminPages(t *testing.T) {
 
 	run(t, ctx, chromedp.Navigate(admin), chromedp.WaitVisible(chromedp.CSS(`#active-form`)))
 	require.Contains(t, read(t, ctx, chromedp.Text(chromedp.CSS(`#active-now`))), "standard_master")
+	require.Equal(t, "/staff/"+demo.Dealer+"/admin/sandbox", read(t, ctx, chromedp.AttributeValue(chromedp.CSS(`#nav-sandbox`), "href")).Value)
 	screenshots(t, ctx, "admin-index")
 	// An unpublished workflow cannot become active: the refusal shows at the select.
 	run(t, ctx,

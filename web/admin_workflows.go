@@ -36,13 +36,7 @@ func (s *site) workflowList(c *gin.Context) (*workflowListData, error) {
 	}
 	d := &workflowListData{Standards: []string{definitions.StandardMaster, definitions.StandardBasic},
 		Copy: api.CopyStandardBody{From: definitions.StandardMaster, CopyPhases: true}, CopyErr: map[string]string{}, NewErr: map[string]string{}}
-	for _, w := range list.Workflows {
-		if w.System {
-			d.System = append(d.System, w)
-		} else {
-			d.Own = append(d.Own, w)
-		}
-	}
+	d.Own, d.System = splitSystem(list.Workflows, func(w api.AdminWorkflow) bool { return w.System })
 	var phases api.PhaseList
 	if err := s.get(c, adminAPI(dealer, "phases"), nil, &phases); err != nil {
 		return nil, err
@@ -58,37 +52,19 @@ func (s *site) workflowList(c *gin.Context) (*workflowListData, error) {
 }
 
 func (s *site) adminWorkflows(c *gin.Context) {
-	d, err := s.workflowList(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	p := s.adminPage(c, "admin_wf.list_title")
-	p.Data = d
-	s.render(c, http.StatusOK, "admin/workflows", "", p)
+	s.adminShow(c, "admin/workflows", "admin_wf.list_title", func(*Page) (any, error) { return s.workflowList(c) })
 }
 
 func (s *site) workflowListFailed(c *gin.Context, err error, fill func(*workflowListData, *problems)) {
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	d, lerr := s.workflowList(c)
-	if lerr != nil {
-		s.fail(c, lerr)
-		return
-	}
-	ps := apiProblems(err)
-	fill(d, ps)
-	d.Rest = ps.rest()
-	p := s.adminPage(c, "admin_wf.list_title")
-	p.Problem = ae
-	if ps.empty() {
-		d.Rest = []problem{{Message: p.FormError()}}
-	}
-	p.Data = d
-	s.render(c, ae.Status, "admin/workflows", "", p)
+	s.adminRefused(c, err, "admin/workflows", "admin_wf.list_title", func(ps *problems) (any, error) {
+		d, err := s.workflowList(c)
+		if err != nil {
+			return nil, err
+		}
+		fill(d, ps)
+		d.Rest = ps.rest()
+		return d, nil
+	})
 }
 
 func (s *site) adminCopyStandard(c *gin.Context) {
@@ -105,7 +81,7 @@ func (s *site) adminCopyStandard(c *gin.Context) {
 		d.Copy = body
 		d.CopyErr["from"] = ps.under("from")
 		d.CopyErr["name"] = ps.under("workflows[" + body.Key + "].name")
-		d.CopyErr["key"] = strings.TrimSpace(ps.under("key") + " " + ps.under("workflows["+body.Key+"]"))
+		d.CopyErr["key"] = ps.under("key", "workflows["+body.Key+"]")
 	})
 }
 
@@ -124,7 +100,7 @@ func (s *site) adminCreateWorkflow(c *gin.Context) {
 		d.New = wf
 		d.NewErr["name"] = ps.under("workflows[" + wf.Key + "].name")
 		d.NewErr["phase"] = ps.under("workflows[" + wf.Key + "].phases")
-		d.NewErr["key"] = strings.TrimSpace(ps.under("key") + " " + ps.under("workflows["+wf.Key+"]"))
+		d.NewErr["key"] = ps.under("key", "workflows["+wf.Key+"]")
 	})
 }
 
@@ -259,7 +235,7 @@ func (s *site) workflowForm(c *gin.Context, wf definitions.Workflow, system bool
 			seen[k] = true
 			base := "phases[" + k + "]"
 			r.CondErr = ps.under(base + ".condition")
-			r.FollowErr = strings.TrimSpace(r.FollowErr + " " + ps.under(base+".follow_up"))
+			r.FollowErr = joinText(r.FollowErr, ps.under(base+".follow_up"))
 			for _, side := range []struct {
 				name string
 				uses []definitions.FieldUse
@@ -273,36 +249,40 @@ func (s *site) workflowForm(c *gin.Context, wf definitions.Workflow, system bool
 						Err: ps.under(fmt.Sprintf("%s.%s_fields[%d]", base, side.name, j))})
 				}
 			}
-			r.RowErr = strings.TrimSpace(r.RowErr + " " + ps.under(base))
+			r.RowErr = joinText(r.RowErr, ps.under(base))
 		}
 		wd.Rows = append(wd.Rows, r)
 	}
 	wd.Err["name"] = ps.under(wfBase + ".name")
 	wd.Err["phases"] = ps.under(wfBase + ".phases")
-	if m := strings.TrimSpace(ps.under("key") + " " + ps.at(wfBase)); m != "" {
+	if m := joinText(ps.under("key"), ps.at(wfBase)); m != "" {
 		wd.Err["key"] = m
 	}
 	wd.Rest = ps.rest()
 	return wd, nil
 }
 
-func (s *site) adminWorkflow(c *gin.Context) {
+// savedWorkflowForm is the editor of the saved workflow key; at gives the problems to
+// show for the workflow (nil: none).
+func (s *site) savedWorkflowForm(c *gin.Context, key string, at func(definitions.Workflow) *problems) (*wfForm, error) {
 	var w api.AdminWorkflow
-	if err := s.get(c, adminAPI(c.Param("dealer"), "workflows", c.Param("key")), nil, &w); err != nil {
-		s.fail(c, err)
-		return
+	if err := s.get(c, adminAPI(c.Param("dealer"), "workflows", key), nil, &w); err != nil {
+		return nil, err
 	}
-	wd, err := s.workflowForm(c, w.Workflow, w.System, nil, nil)
-	if err != nil {
-		s.fail(c, err)
-		return
+	var ps *problems
+	if at != nil {
+		ps = at(w.Workflow)
 	}
-	p := s.adminPage(c, "admin_wf.edit_title")
-	if v := c.Query("published"); v != "" {
-		p.Notice = p.T("admin_wf.published", "version", v)
-	}
-	p.Data = wd
-	s.render(c, http.StatusOK, "admin/workflow", "", p)
+	return s.workflowForm(c, w.Workflow, w.System, nil, ps)
+}
+
+func (s *site) adminWorkflow(c *gin.Context) {
+	s.adminShow(c, "admin/workflow", "admin_wf.edit_title", func(p *Page) (any, error) {
+		if v := c.Query("published"); v != "" {
+			p.Notice = p.T("admin_wf.published", "version", v)
+		}
+		return s.savedWorkflowForm(c, c.Param("key"), nil)
+	})
 }
 
 // applyPhaseAction applies an order button (up:2, down:2, remove:2, add) to the
@@ -416,23 +396,9 @@ func (s *site) adminSaveWorkflow(c *gin.Context) {
 		redirect(c, to)
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	wd, ferr := s.workflowForm(c, wf, current.System, drafts, apiProblems(err))
-	if ferr != nil {
-		s.fail(c, ferr)
-		return
-	}
-	p := s.adminPage(c, "admin_wf.edit_title")
-	p.Problem = ae
-	if len(wd.Rest) == 0 && !wd.hasErrors() {
-		wd.Rest = []problem{{Message: p.FormError()}}
-	}
-	p.Data = wd
-	s.render(c, ae.Status, "admin/workflow", "", p)
+	s.adminRefused(c, err, "admin/workflow", "admin_wf.edit_title", func(ps *problems) (any, error) {
+		return s.workflowForm(c, wf, current.System, drafts, ps)
+	})
 }
 
 // call2 sends one more state-changing request of a form that makes several; each gets
@@ -446,25 +412,6 @@ func (s *site) call2(c *gin.Context, method, path string, body any) error {
 	return err
 }
 
-func (wd *wfForm) hasErrors() bool {
-	for _, v := range wd.Err {
-		if v != "" {
-			return true
-		}
-	}
-	for _, r := range wd.Rows {
-		if r.RowErr != "" || r.CondErr != "" || r.FollowErr != "" {
-			return true
-		}
-		for _, u := range r.Uses {
-			if u.Err != "" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func (s *site) adminPublish(c *gin.Context) {
 	dealer, key := c.Param("dealer"), c.Param("key")
 	var out api.PublishedRef
@@ -473,30 +420,10 @@ func (s *site) adminPublish(c *gin.Context) {
 		redirect(c, adminPath(dealer, "workflows", key)+"?published="+strconv.Itoa(out.Version))
 		return
 	}
-	ae := refusal(err)
-	if ae == nil {
-		s.fail(c, err)
-		return
-	}
-	var w api.AdminWorkflow
-	if gerr := s.get(c, adminAPI(dealer, "workflows", key), nil, &w); gerr != nil {
-		s.fail(c, gerr)
-		return
-	}
-	ps := &problems{}
-	for _, fe := range ae.Problem.Errors {
-		ps.add(catalogPath(fe.Field, key, w.Phases), fe.Reason)
-	}
-	wd, ferr := s.workflowForm(c, w.Workflow, w.System, nil, ps)
-	if ferr != nil {
-		s.fail(c, ferr)
-		return
-	}
-	p := s.adminPage(c, "admin_wf.edit_title")
-	p.Problem = ae
-	if len(wd.Rest) == 0 && !wd.hasErrors() {
-		wd.Rest = []problem{{Message: p.FormError()}}
-	}
-	p.Data = wd
-	s.render(c, ae.Status, "admin/workflow", "", p)
+	s.adminRefused(c, err, "admin/workflow", "admin_wf.edit_title", func(ps *problems) (any, error) {
+		// The API names the resolved workflow's phases by index; the form by key.
+		return s.savedWorkflowForm(c, key, func(w definitions.Workflow) *problems {
+			return ps.mapPaths(func(path string) string { return catalogPath(path, key, w.Phases) })
+		})
+	})
 }

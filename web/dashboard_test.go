@@ -1,12 +1,8 @@
 package web_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"strings"
 	"testing"
 
@@ -18,75 +14,6 @@ import (
 	"github.com/jobmanager/jobmanager/demo"
 )
 
-// listClient calls the env's API over HTTP as a client of its own, with a cookie jar:
-// a visitor of the public pages, or staff after login.
-type listClient struct {
-	e *env
-	c *http.Client
-}
-
-func (e *env) listClient(t *testing.T) *listClient {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	return &listClient{e: e, c: &http.Client{Jar: jar}}
-}
-
-// do sends body as JSON to the dealer's path (below /api/v1/dealers/<dealer>) with a
-// fresh Idempotency-Key, expects status and decodes the answer into out (nil skips).
-func (a *listClient) do(t *testing.T, method, path string, body any, status int, out any) {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		require.NoError(t, err)
-		r = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, a.e.URL+"/api/v1/dealers/"+demo.Dealer+path, r)
-	require.NoError(t, err)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if method != http.MethodGet {
-		req.Header.Set(api.HeaderIdempotencyKey, uuid.NewString())
-	}
-	res, err := a.c.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	require.Equal(t, status, res.StatusCode, "%s %s: %s", method, path, raw)
-	if out != nil {
-		require.NoError(t, json.Unmarshal(raw, out))
-	}
-}
-
-// login logs the client in as a demo staff member.
-func (a *listClient) login(t *testing.T, email string) {
-	t.Helper()
-	a.do(t, http.MethodPost, "/staff/login", api.LoginBody{Email: email, Password: demo.Password}, http.StatusOK, nil)
-}
-
-// listCallbackJob starts a job as a visitor of the dealer's site asking for a call back
-// about the first demo vehicle: the customer's name is name.
-func (e *env) listCallbackJob(t *testing.T, name string) api.JobCreated {
-	t.Helper()
-	visitor := e.listClient(t)
-	var vehicles api.PublicVehicleList
-	visitor.do(t, http.MethodGet, "/public/vehicles", nil, http.StatusOK, &vehicles)
-	var id string
-	for _, v := range vehicles.Vehicles {
-		if v.Number == demo.Vehicles[0].Number {
-			id = v.ID
-		}
-	}
-	require.NotEmpty(t, id, "demo vehicle %s", demo.Vehicles[0].Number)
-	var created api.JobCreated
-	visitor.do(t, http.MethodPost, "/public/callback", api.CallbackBody{Phone: "+49 30 555 0101", Name: name, VehicleID: id},
-		http.StatusCreated, &created)
-	return created
-}
-
 // TestJobList walks the staff job list: a job a customer started shows with its phase
 // icon, turn, vehicle, customer and salesperson; a filter is applied, saved and
 // applied again; a column view is built, saved and switched; the row changes without
@@ -96,9 +23,9 @@ func TestJobList(t *testing.T) {
 	ctx := browser(t)
 	token := "Probe" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	customer := "Max " + token
-	created := e.listCallbackJob(t, customer)
+	created := e.callbackJob(t, customer)
 	n := created.Number
-	other := e.listCallbackJob(t, "Erna Zweitkundin").Number
+	other := e.callbackJob(t, "Erna Zweitkundin").Number
 	row := fmt.Sprintf(`tr[data-number="%d"]`, n)
 
 	e.loginStaff(t, ctx, demo.Staff[0].Email)
@@ -185,9 +112,8 @@ func TestJobList(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(row+` .phase-open`)),
 	)
 	require.True(t, read(t, ctx, chromedp.Evaluate[bool](`window.__notReloaded = true`)))
-	staff := e.listClient(t)
-	staff.login(t, demo.Staff[0].Email)
-	staff.do(t, http.MethodPost, fmt.Sprintf("/jobs/%d/status", n), api.StatusBody{Status: "sold"}, http.StatusOK, nil)
+	staff := e.staffAPI(t, demo.Staff[0].Email)
+	staff.do(t, http.MethodPost, fmt.Sprintf("/jobs/%d/status", n), api.StatusBody{Status: "sold"}, nil)
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(row+` .phase-sold`)))
 	require.True(t, read(t, ctx, chromedp.Evaluate[bool](`window.__notReloaded === true`)), "the page was not reloaded")
 	require.Contains(t, read(t, ctx, chromedp.Text(chromedp.CSS(row))), "verkauft")

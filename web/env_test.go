@@ -1,9 +1,14 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -15,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 
@@ -231,4 +237,114 @@ func TestStaffLogin(t *testing.T) {
 	who := read(t, ctx, chromedp.Text(chromedp.CSS(`.who`)))
 	require.Equal(t, demo.Staff[0].Name, who)
 	screenshots(t, ctx, "staff-jobs")
+}
+
+// apiClient calls the dealer's API over HTTP outside the browser, with a cookie jar of
+// its own: a visitor of the public pages (e.visitor), or staff after login (e.staffAPI).
+type apiClient struct {
+	base string
+	http *http.Client
+}
+
+// visitor is an API client without a session.
+func (e *env) visitor(t *testing.T) *apiClient {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &apiClient{base: e.URL + "/api/v1/dealers/" + demo.Dealer, http: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+}
+
+// staffAPI is an API client logged in as the demo staff member with the address.
+func (e *env) staffAPI(t *testing.T, email string) *apiClient {
+	t.Helper()
+	a := e.visitor(t)
+	a.do(t, http.MethodPost, "/staff/login", api.LoginBody{Email: email, Password: demo.Password}, nil)
+	return a
+}
+
+// do sends body as JSON to the dealer's path (below /api/v1/dealers/<dealer>) and
+// decodes a success into out (nil skips); a failure fails the test.
+func (a *apiClient) do(t *testing.T, method, path string, body, out any) {
+	t.Helper()
+	status, raw := a.try(t, method, path, body)
+	require.Less(t, status, 300, "%s %s: %s", method, path, raw)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(raw, out))
+	}
+}
+
+// try sends body as JSON (a state change with a fresh Idempotency-Key) and returns the
+// answer's status and body.
+func (a *apiClient) try(t *testing.T, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, a.base+path, r)
+	require.NoError(t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if method != http.MethodGet {
+		req.Header.Set(api.HeaderIdempotencyKey, uuid.NewString())
+	}
+	res, err := a.http.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, raw
+}
+
+// createJob starts a job as staff for the first demo vehicle and the demo customer and
+// waits until the read model has it.
+func (a *apiClient) createJob(t *testing.T) int64 {
+	t.Helper()
+	var vehicles api.VehicleList
+	a.do(t, http.MethodGet, "/vehicles", nil, &vehicles)
+	var customers api.CustomerList
+	a.do(t, http.MethodGet, "/customers", nil, &customers)
+	customer := ""
+	for _, c := range customers.Customers {
+		if c.Email == demo.Customer.Email {
+			customer = c.ID
+		}
+	}
+	require.NotEmpty(t, customer)
+	vehicle := ""
+	for _, v := range vehicles.Vehicles {
+		if v.Number == demo.Vehicles[0].Number {
+			vehicle = v.ID
+		}
+	}
+	require.NotEmpty(t, vehicle, "demo vehicle %s", demo.Vehicles[0].Number)
+	var created api.JobCreated
+	a.do(t, http.MethodPost, "/jobs", api.CreateJobRequest{VehicleID: vehicle, CustomerID: customer}, &created)
+	require.Eventually(t, func() bool {
+		status, _ := a.try(t, http.MethodGet, fmt.Sprintf("/jobs/%d", created.Number), nil)
+		return status == http.StatusOK
+	}, 15*time.Second, 50*time.Millisecond)
+	return created.Number
+}
+
+// callbackJob starts a job as a visitor of the dealer's site asking for a call back
+// about the first demo vehicle: the customer's name is name.
+func (e *env) callbackJob(t *testing.T, name string) api.JobCreated {
+	t.Helper()
+	visitor := e.visitor(t)
+	var vehicles api.PublicVehicleList
+	visitor.do(t, http.MethodGet, "/public/vehicles", nil, &vehicles)
+	var id string
+	for _, v := range vehicles.Vehicles {
+		if v.Number == demo.Vehicles[0].Number {
+			id = v.ID
+		}
+	}
+	require.NotEmpty(t, id, "demo vehicle %s", demo.Vehicles[0].Number)
+	var created api.JobCreated
+	visitor.do(t, http.MethodPost, "/public/callback", api.CallbackBody{Phone: "+49 30 555 0101", Name: name, VehicleID: id}, &created)
+	return created
 }

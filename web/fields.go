@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -195,6 +196,22 @@ func (s *site) submitValues(c *gin.Context, side job.Side, dealer string, number
 	} else if err := r.ParseForm(); err != nil {
 		return nil, &apiError{Status: http.StatusBadRequest, Problem: api.Problem{Status: http.StatusBadRequest, Detail: err.Error()}}
 	}
+	fields = s.draftFields(c, side, dealer, number, fields)
+	values := formValues(r.PostForm, fields)
+	for _, f := range fields {
+		if f.Type == definitions.TypeFileUpload && !f.ReadOnly {
+			if err := s.uploadField(c, side, dealer, number, f.Key); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return values, nil
+}
+
+// formValues reads the posted values of the fields' inputs (uploads aside): text,
+// selects and phone numbers as strings, checkboxes as true or false, a vehicle
+// configuration as the list of extras ticked. Read-only fields are left out.
+func formValues(form url.Values, fields []job.ViewField) map[string]any {
 	values := map[string]any{}
 	for _, f := range fields {
 		if f.ReadOnly {
@@ -204,25 +221,51 @@ func (s *site) submitValues(c *gin.Context, side job.Side, dealer string, number
 		switch f.Type {
 		case definitions.TypeText, definitions.TypeSelect, definitions.TypeLocation, definitions.TypeJobStatus,
 			definitions.TypeCallbackPhone, definitions.TypeExternalMessage:
-			if vs, ok := r.PostForm[name]; ok && len(vs) > 0 {
+			if vs, ok := form[name]; ok && len(vs) > 0 {
 				values[f.Key] = strings.TrimSpace(vs[0])
 			}
 		case definitions.TypeCheckbox, definitions.TypeSuppressMessages:
-			v := r.PostForm.Get(name)
+			v := form.Get(name)
 			values[f.Key] = v == "true" || v == "on"
 		case definitions.TypeVehicleConfig:
 			list := []any{}
-			for _, v := range r.PostForm[name] {
+			for _, v := range form[name] {
 				list = append(list, v)
 			}
 			values[f.Key] = list
-		case definitions.TypeFileUpload:
-			if err := s.uploadField(c, side, dealer, number, f.Key); err != nil {
-				return nil, err
-			}
 		}
 	}
-	return values, nil
+	return values
+}
+
+// draftFields are the fields of the side's view as the posted form makes it: a field
+// whose condition a choice in the same form fulfils (the delivery address once
+// delivery is chosen) shows, one whose condition the form breaks goes. The API's draft
+// view (POST .../view, .../customer/view) decides; the form is read again with each
+// answer until the fields stay the same, a few rounds at most. When the API cannot
+// answer, the fields stay as they were.
+func (s *site) draftFields(c *gin.Context, side job.Side, dealer string, number int64, fields []job.ViewField) []job.ViewField {
+	path := apiPath(dealer, "jobs", number, "view")
+	if side == job.Customer {
+		path = apiPath(dealer, "jobs", number, "customer", "view")
+	}
+	for range 3 {
+		var v job.View
+		// A query, not the form's change: not under the form's idempotency key.
+		body := api.ViewBody{Values: formValues(c.Request.PostForm, fields)}
+		if _, err := s.call(c, apiRequest{Method: http.MethodPost, Path: path, Body: body}, &v); err != nil {
+			return fields
+		}
+		same := len(v.Fields) == len(fields)
+		for i := 0; same && i < len(fields); i++ {
+			same = v.Fields[i].Key == fields[i].Key
+		}
+		fields = v.Fields
+		if same {
+			break
+		}
+	}
+	return fields
 }
 
 // uploadField sends the file chosen for an upload field, if any, to the API.

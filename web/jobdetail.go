@@ -360,14 +360,9 @@ func plainValue(key string, v any) string {
 // jobFailed shows the tab again with the API's refusal beside its fields, or the error
 // page for failures that are not the visitor's.
 func (s *site) jobFailed(c *gin.Context, err error, tab string, fill func(*jobDetail)) {
-	ae, ok := asProblem(err)
-	if !ok || ae.Status >= 500 {
-		s.fail(c, err)
-		return
+	if p := s.refusedPage(c, err); p != nil {
+		s.showJob(c, p.Problem.Status, tab, p, fill)
 	}
-	p := s.staffPage(c, "staff", "")
-	p.Problem = ae
-	s.showJob(c, ae.Status, tab, p, fill)
 }
 
 // jobDone goes back to the tab with a notice.

@@ -1,12 +1,8 @@
 package web_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,92 +11,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobmanager/jobmanager/api"
 	"github.com/jobmanager/jobmanager/demo"
 )
-
-// apiClient calls the API as a logged-in staff member, outside the browser.
-type apiClient struct {
-	base string
-	http *http.Client
-}
-
-func (e *env) staffAPI(t *testing.T, email string) *apiClient {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	a := &apiClient{base: e.URL + "/api/v1/dealers/" + demo.Dealer, http: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
-	a.do(t, http.MethodPost, "/staff/login", api.LoginBody{Email: email, Password: demo.Password}, nil)
-	return a
-}
-
-// do sends a JSON request and decodes a success into out; a failure fails the test.
-func (a *apiClient) do(t *testing.T, method, path string, body, out any) {
-	t.Helper()
-	status, raw := a.try(t, method, path, body)
-	require.Less(t, status, 300, "%s %s: %s", method, path, raw)
-	if out != nil {
-		require.NoError(t, json.Unmarshal(raw, out))
-	}
-}
-
-func (a *apiClient) try(t *testing.T, method, path string, body any) (int, []byte) {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, a.base+path, r)
-	require.NoError(t, err)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if method != http.MethodGet {
-		req.Header.Set(api.HeaderIdempotencyKey, uuid.NewString())
-	}
-	res, err := a.http.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(t, err)
-	return res.StatusCode, raw
-}
-
-// createJob starts a job for the first demo vehicle and the demo customer and waits
-// until the read model has it.
-func (a *apiClient) createJob(t *testing.T) int64 {
-	t.Helper()
-	var vehicles api.VehicleList
-	a.do(t, http.MethodGet, "/vehicles", nil, &vehicles)
-	require.NotEmpty(t, vehicles.Vehicles)
-	var customers api.CustomerList
-	a.do(t, http.MethodGet, "/customers", nil, &customers)
-	customer := ""
-	for _, c := range customers.Customers {
-		if c.Email == demo.Customer.Email {
-			customer = c.ID
-		}
-	}
-	require.NotEmpty(t, customer)
-	vehicle := ""
-	for _, v := range vehicles.Vehicles {
-		if v.Number == demo.Vehicles[0].Number {
-			vehicle = v.ID
-		}
-	}
-	var created api.JobCreated
-	a.do(t, http.MethodPost, "/jobs", api.CreateJobRequest{VehicleID: vehicle, CustomerID: customer}, &created)
-	require.Eventually(t, func() bool {
-		status, _ := a.try(t, http.MethodGet, fmt.Sprintf("/jobs/%d", created.Number), nil)
-		return status == http.StatusOK
-	}, 15*time.Second, 50*time.Millisecond)
-	return created.Number
-}
 
 // selectOption sets the value of the form control sel (chromedp.SetValue refuses
 // selects), as if the visitor had chosen it.

@@ -35,15 +35,7 @@ type sandboxData struct {
 }
 
 func (s *site) sandboxPage(c *gin.Context) {
-	d, err := s.sandboxData(c)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	p := s.staffPage(c, "admin", "")
-	p.Title = p.T("sandbox.title")
-	p.Data = d
-	s.render(c, http.StatusOK, "sandbox/index", "", p)
+	s.adminShow(c, "sandbox/index", "sandbox.title", func(*Page) (any, error) { return s.sandboxData(c) })
 }
 
 // sandboxData reads what the page offers: the workflows, the vehicles and the test jobs.
@@ -51,7 +43,7 @@ func (s *site) sandboxData(c *gin.Context) (*sandboxData, error) {
 	dealer := c.Param("dealer")
 	d := &sandboxData{}
 	var wl api.WorkflowList
-	if err := s.get(c, apiPath(dealer, "admin", "workflows"), nil, &wl); err != nil {
+	if err := s.get(c, adminAPI(dealer, "workflows"), nil, &wl); err != nil {
 		return nil, err
 	}
 	d.Workflows = wl.Workflows
@@ -79,23 +71,24 @@ func (s *site) sandboxStart(c *gin.Context) {
 	dealer := c.Param("dealer")
 	workflow, vehicle := c.PostForm("workflow"), c.PostForm("vehicle_id")
 	var started api.SandboxJob
-	err := s.send(c, http.MethodPost, apiPath(dealer, "admin", "workflows", workflow, "sandbox"), api.SandboxBody{VehicleID: vehicle}, &started)
-	d, derr := s.sandboxData(c)
-	if derr != nil {
-		s.fail(c, derr)
+	err := s.send(c, http.MethodPost, adminAPI(dealer, "workflows", workflow, "sandbox"), api.SandboxBody{VehicleID: vehicle}, &started)
+	form := func() (*sandboxData, error) {
+		d, err := s.sandboxData(c)
+		if err == nil {
+			d.Workflow, d.Vehicle = workflow, vehicle
+		}
+		return d, err
+	}
+	if err != nil {
+		// The page shows the refusal itself (p.Problem), beside the vehicle or listed.
+		s.adminRefused(c, err, "sandbox/index", "sandbox.title", func(*problems) (any, error) { return form() })
 		return
 	}
-	d.Workflow, d.Vehicle = workflow, vehicle
-	status := http.StatusOK
-	p := s.staffPage(c, "admin", "")
-	if err != nil {
-		ae, ok := asProblem(err)
-		if !ok || ae.Status >= 500 || ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized {
-			s.fail(c, err)
-			return
+	s.adminShow(c, "sandbox/index", "sandbox.title", func(p *Page) (any, error) {
+		d, err := form()
+		if err != nil {
+			return nil, err
 		}
-		p.Problem, status = ae, ae.Status
-	} else {
 		d.Started = &started
 		// A job just started may not be listed yet (the list shows jobs once their
 		// workflow has run); its row is there from the start.
@@ -106,8 +99,6 @@ func (s *site) sandboxStart(c *gin.Context) {
 			}
 		}
 		p.Notice = p.T("sandbox.started", "number", started.Number)
-	}
-	p.Title = p.T("sandbox.title")
-	p.Data = d
-	s.render(c, status, "sandbox/index", "", p)
+		return d, nil
+	})
 }

@@ -1,12 +1,9 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +66,9 @@ func TestSandbox(t *testing.T) {
 	)
 	require.Contains(t, read(t, staff, chromedp.Text(chromedp.CSS(`#sandbox-jobs`))), number, "the page lists the test jobs")
 
-	// The staff list hides the test job; the job's own page opens.
+	// The job's own page opens, marked as a test; the staff list hides the test job.
+	run(t, staff, chromedp.Navigate(e.URL+staffLink), chromedp.WaitVisible(chromedp.CSS(`.job-summary .test-badge`)))
+	require.Equal(t, "Test", read(t, staff, chromedp.Text(chromedp.CSS(`.job-summary .test-badge`))))
 	run(t, staff,
 		chromedp.Navigate(e.URL+"/staff/"+demo.Dealer+"/jobs"),
 		chromedp.WaitVisible(chromedp.CSS(`table.jobs`)),
@@ -95,28 +94,8 @@ func TestSandbox(t *testing.T) {
 // under key, as the staff member with the address.
 func (e *env) copyStandard(t *testing.T, email, key string) {
 	t.Helper()
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-	post := func(path, idem string, body any) *http.Response {
-		raw, err := json.Marshal(body)
-		require.NoError(t, err)
-		req, err := http.NewRequest(http.MethodPost, e.URL+"/api/v1/dealers/"+demo.Dealer+path, bytes.NewReader(raw))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		if idem != "" {
-			req.Header.Set(api.HeaderIdempotencyKey, idem)
-		}
-		res, err := client.Do(req)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = res.Body.Close() })
-		return res
-	}
-	res := post("/staff/login", "", api.LoginBody{Email: email, Password: demo.Password})
-	require.Equal(t, http.StatusOK, res.StatusCode)
-	res = post("/admin/workflows/copy-standard", "sandbox-copy-"+key,
-		api.CopyStandardBody{From: definitions.StandardMaster, Key: key, Name: "Zum Ausprobieren"})
-	require.Equal(t, http.StatusCreated, res.StatusCode)
+	e.staffAPI(t, email).do(t, http.MethodPost, "/admin/workflows/copy-standard",
+		api.CopyStandardBody{From: definitions.StandardMaster, Key: key, Name: "Zum Ausprobieren"}, nil)
 }
 
 // waitFor waits until the script expression is true in the page.

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -25,6 +26,7 @@ func (s *site) customerRoutes(g *gin.RouterGroup) {
 	g.POST("/callback", s.shopCallback)
 	g.GET("/parkplatz", s.shopParking)
 	g.POST("/jobs/:number/submit", s.shopSubmit)
+	g.POST("/jobs/:number/form", s.shopForm)
 	g.GET("/jobs/:number/files/:id", s.shopFile)
 	g.GET("/link/:token", s.shopLink)
 	g.GET("/login", s.shopLoginPage)
@@ -259,32 +261,81 @@ func (s *site) renderParking(c *gin.Context, status int, failed int64, problem *
 		}
 	}
 	for _, j := range list.Jobs {
-		pj := parkedJob{CustomerJob: j, DocBase: pagePath("shop", dealer, "jobs", j.Number, "files")}
-		jp := *p
-		jp.Problem = nil
-		if j.Number == failed {
-			jp.Problem = problem
-		}
-		pj.Page = &jp
-		var view job.View
-		if err := s.get(c, apiPath(dealer, "jobs", j.Number, "customer", "view"), nil, &view); err == nil {
-			if j.Number == failed {
-				overlayValues(view.Fields, posted)
-			}
-			pj.View = &view
-			var docs api.DocumentList
-			if err := s.get(c, apiPath(dealer, "jobs", j.Number, "customer", "documents"), nil, &docs); err == nil {
-				pj.Docs = docs.Documents
-			}
-			s.fillForm(&pj, data.Me)
-		} else if j.Number == failed {
-			// The form's refusal still shows at the top.
-			pj.Form = false
-		}
-		data.Jobs = append(data.Jobs, pj)
+		data.Jobs = append(data.Jobs, s.parkedJob(c, p, data.Me, j, failed, problem, posted))
 	}
 	p.Data = data
 	s.render(c, status, "shop/parking", "", p)
+}
+
+// parkedJob reads a job's current step for the parking page. The job that is failed
+// shows problem beside its fields, with the values posted (the posted form's when nil)
+// and the fields those values make visible.
+func (s *site) parkedJob(c *gin.Context, p *Page, me *api.CustomerAnswer, j api.CustomerJob, failed int64, problem *apiError, posted map[string]any) parkedJob {
+	dealer := c.Param("dealer")
+	pj := parkedJob{CustomerJob: j, DocBase: pagePath("shop", dealer, "jobs", j.Number, "files")}
+	jp := *p
+	jp.Problem = nil
+	if j.Number == failed {
+		jp.Problem = problem
+	}
+	pj.Page = &jp
+	var view job.View
+	if err := s.get(c, apiPath(dealer, "jobs", j.Number, "customer", "view"), nil, &view); err != nil {
+		return pj
+	}
+	if j.Number == failed {
+		view.Fields = s.draftFields(c, job.Customer, dealer, j.Number, view.Fields)
+		if posted == nil {
+			posted = formValues(c.Request.PostForm, view.Fields)
+		}
+		overlayValues(view.Fields, posted)
+	}
+	pj.View = &view
+	var docs api.DocumentList
+	if err := s.get(c, apiPath(dealer, "jobs", j.Number, "customer", "documents"), nil, &docs); err == nil {
+		pj.Docs = docs.Documents
+	}
+	s.fillForm(&pj, me)
+	return pj
+}
+
+// shopForm answers a job's form again as the values it holds make it (htmx, on each
+// change of a choice): fields whose condition the values fulfil show, the values
+// entered stay. Nothing is stored.
+func (s *site) shopForm(c *gin.Context) {
+	dealer := c.Param("dealer")
+	number, err := strconv.ParseInt(c.Param("number"), 10, 64)
+	if err != nil || number <= 0 {
+		s.renderError(c.Writer, c.Request, http.StatusNotFound, "error.not_found")
+		return
+	}
+	if err := c.Request.ParseForm(); err != nil {
+		s.renderError(c.Writer, c.Request, http.StatusBadRequest, "error.refused")
+		return
+	}
+	var list api.CustomerJobList
+	if err := s.get(c, apiPath(dealer, "customer", "jobs"), nil, &list); err != nil {
+		s.fail(c, err)
+		return
+	}
+	i := slices.IndexFunc(list.Jobs, func(j api.CustomerJob) bool { return j.Number == number })
+	if i < 0 {
+		s.renderError(c.Writer, c.Request, http.StatusNotFound, "error.not_found")
+		return
+	}
+	p := s.shopPage(c, "shop.parking_title")
+	me := s.customerSession(c)
+	// The job shows as a refused form would, without a refusal: the fields the posted
+	// values make visible, with those values.
+	pj := s.parkedJob(c, p, me, list.Jobs[i], number, nil, nil)
+	if !pj.Form {
+		// The step moved on meanwhile and takes nothing now: the whole page, fresh.
+		c.Header("HX-Refresh", "true")
+		c.Status(http.StatusNoContent)
+		return
+	}
+	p.Data = parkingData{Me: me, Jobs: []parkedJob{pj}}
+	s.render(c, http.StatusOK, "shop/parking", "shop-job-forms", p)
 }
 
 // fillForm decides how a job's step is offered: a form when it takes something.

@@ -1,12 +1,9 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,7 +13,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobmanager/jobmanager/api"
@@ -25,35 +21,6 @@ import (
 
 // shopURL is a customer page of the demo dealer.
 func (e *env) shopURL(page string) string { return e.URL + "/shop/" + demo.Dealer + "/" + page }
-
-// shopStaff is an API client logged in as the demo owner, to move jobs on as staff do.
-type shopStaff struct {
-	e      *env
-	client *http.Client
-}
-
-func newShopStaff(t *testing.T, e *env) *shopStaff {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	require.NoError(t, err)
-	s := &shopStaff{e: e, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
-	s.post(t, "/staff/login", api.LoginBody{Email: demo.Staff[0].Email, Password: demo.Password})
-	return s
-}
-
-func (s *shopStaff) post(t *testing.T, path string, body any) {
-	t.Helper()
-	raw, err := json.Marshal(body)
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, s.e.URL+"/api/v1/dealers/"+demo.Dealer+path, bytes.NewReader(raw))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(api.HeaderIdempotencyKey, uuid.NewString())
-	res, err := s.client.Do(req)
-	require.NoError(t, err)
-	defer res.Body.Close()
-	require.Less(t, res.StatusCode, 300, "POST %s", path)
-}
 
 // jobNumber is the number of the first job card on the parking page.
 func jobNumber(t *testing.T, ctx context.Context) string {
@@ -161,9 +128,9 @@ func TestShopSubmitAndLink(t *testing.T) {
 	number := jobNumber(t, ctx)
 
 	// Staff make the offer and its document: the customer's turn, with fields to fill.
-	staff := newShopStaff(t, e)
-	staff.post(t, "/jobs/"+number+"/activate", api.ActivateBody{Phase: "angebot"})
-	staff.post(t, "/jobs/"+number+"/documents", api.GenerateDocumentBody{Field: "angebot_dokument"})
+	staff := e.staffAPI(t, demo.Staff[0].Email)
+	staff.do(t, http.MethodPost, "/jobs/"+number+"/activate", api.ActivateBody{Phase: "angebot"}, nil)
+	staff.do(t, http.MethodPost, "/jobs/"+number+"/documents", api.GenerateDocumentBody{Field: "angebot_dokument"}, nil)
 	sel := "#j" + number + "-f-lieferart"
 	run(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(sel)))
 	// The offer downloads through the parking page.
@@ -199,7 +166,7 @@ func TestShopSubmitAndLink(t *testing.T) {
 	screenshots(t, ctx, "shop-parking-submitted")
 
 	// The order: the customer uploads the signed contract; the file is linked.
-	staff.post(t, "/jobs/"+number+"/activate", api.ActivateBody{Phase: "auftrag"})
+	staff.do(t, http.MethodPost, "/jobs/"+number+"/activate", api.ActivateBody{Phase: "auftrag"}, nil)
 	upload := "#j" + number + "-f-unterlagen"
 	pdf := filepath.Join(t.TempDir(), "kaufvertrag-unterschrieben.pdf")
 	require.NoError(t, os.WriteFile(pdf, []byte("%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"), 0o600))

@@ -85,15 +85,24 @@ func (s *site) staffLogout(c *gin.Context) {
 // formFailed shows the form's page again with the API's problem beside its fields, or
 // the error page for failures that are not the visitor's.
 func (s *site) formFailed(c *gin.Context, err error, page string, fill func(*Page)) {
+	if p := s.refusedPage(c, err); p != nil {
+		fill(p)
+		s.render(c, p.Problem.Status, page, "", p)
+	}
+}
+
+// refusedPage starts the staff page that shows a form again with the API's refusal
+// err in p.Problem; for failures that are not the visitor's it answers with the error
+// page instead (nil).
+func (s *site) refusedPage(c *gin.Context, err error) *Page {
 	ae, ok := asProblem(err)
 	if !ok || ae.Status >= 500 {
 		s.fail(c, err)
-		return
+		return nil
 	}
 	p := s.staffPage(c, "staff", "")
 	p.Problem = ae
-	fill(p)
-	s.render(c, ae.Status, page, "", p)
+	return p
 }
 
 // fail answers a failure the visitor cannot fix: the error page, and a log line.

@@ -621,8 +621,9 @@ func (e *engine) row(now time.Time) job.Row {
 	}
 }
 
-// view is what a side sees of the current phase.
-func (e *engine) view(side job.Side) (job.View, error) {
+// view is what a side sees of the current phase; draft values, merged over the stored
+// ones, decide the fields' conditions only (a query: nothing changes).
+func (e *engine) view(side job.Side, draft map[string]any) (job.View, error) {
 	if side != job.Staff && side != job.Customer {
 		return job.View{}, fmt.Errorf("side %q is neither staff nor customer", side)
 	}
@@ -633,7 +634,18 @@ func (e *engine) view(side job.Side) (job.View, error) {
 		Phase: job.PhaseRef{Key: p.Key, Name: p.Name}, Status: e.st.Status, Turn: e.st.Turn,
 		Submitted: submitted, Seq: e.st.Seq, Fields: []job.ViewField{},
 	}
-	for _, u := range e.visibleUses(p, side, e.st.Values, submitted) {
+	values := e.st.Values
+	if len(draft) > 0 {
+		values = make(map[string]any, len(e.st.Values)+len(draft))
+		// Sorted, though copying is order-free: workflowcheck allows no bare map walk.
+		for _, k := range sortedKeys(e.st.Values) {
+			values[k] = e.st.Values[k]
+		}
+		for _, k := range sortedKeys(draft) {
+			values[k] = draft[k]
+		}
+	}
+	for _, u := range e.visibleUses(p, side, values, submitted) {
 		f, _ := e.def.Field(u.Field)
 		label := f.Label
 		if u.Label != "" {

@@ -235,7 +235,7 @@ func (r *jobRun) register(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetQueryHandler(ctx, job.QueryView, func(q job.ViewRequest) (job.View, error) {
-		return r.e.view(q.Side)
+		return r.e.view(q.Side, q.Values)
 	}); err != nil {
 		return fmt.Errorf("register query %s: %w", job.QueryView, err)
 	}
