@@ -140,7 +140,10 @@ type TemporalOptions struct {
 	// InMemory keeps state in memory instead of DataDir/temporal.db, for benchmarks
 	// and other throwaway runs; the log still goes to DataDir.
 	InMemory bool
-	// ExtraArgs are appended to `temporal server start-dev`, e.g. --ui-codec-endpoint.
+	// CodecEndpoint is the API's payload codec endpoint (<api>/api/v1/codec), which
+	// the Web UI calls to show encrypted payloads decoded; empty leaves them encrypted.
+	CodecEndpoint string
+	// ExtraArgs are appended to `temporal server start-dev`.
 	ExtraArgs []string
 	// StartTimeout bounds the wait for the frontend; zero means one minute.
 	StartTimeout time.Duration
@@ -212,6 +215,9 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 			return nil, fmt.Errorf("temporal UI port: %w", err)
 		}
 		args = append(args, "--ui-port", strconv.Itoa(uiPort))
+		if opts.CodecEndpoint != "" {
+			args = append(args, "--ui-codec-endpoint", opts.CodecEndpoint)
+		}
 		uiURL = "http://127.0.0.1:" + strconv.Itoa(uiPort)
 	}
 	for _, name := range job.SearchAttributes {

@@ -2,9 +2,11 @@ package devstack
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,9 +65,10 @@ func TestStartTemporalPersists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const codecEndpoint = "http://127.0.0.1:8080/api/v1/codec"
 	start := func() (*Temporal, client.Client) {
 		t.Helper()
-		srv, err := StartTemporal(ctx, TemporalOptions{DataDir: dir, Port: port, UIPort: uiPort, Logf: t.Logf})
+		srv, err := StartTemporal(ctx, TemporalOptions{DataDir: dir, Port: port, UIPort: uiPort, Logf: t.Logf, CodecEndpoint: codecEndpoint})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,6 +89,16 @@ func TestStartTemporalPersists(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("web UI answered %s", resp.Status)
+		}
+	}
+	// The UI learns the API's codec endpoint from its settings, which it reads first.
+	if resp, err := http.Get(srv.UIURL() + "/api/v1/settings"); err != nil {
+		t.Errorf("web UI settings: %v", err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), codecEndpoint) {
+			t.Errorf("web UI settings do not name the codec endpoint %s: %s", codecEndpoint, body)
 		}
 	}
 	// A workflow that no worker runs is enough to see whether state survives a restart.

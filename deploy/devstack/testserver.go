@@ -6,16 +6,20 @@ import (
 	"os"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/jobmanager/jobmanager/job"
+	"github.com/jobmanager/jobmanager/payloadcodec"
 )
 
 // StartTestTemporal starts an in-memory Temporal dev server on a free loopback port for
 // a test, with the job search attributes registered. Its Client() is connected to the
-// default namespace; close that client and call Stop when done.
+// default namespace and encrypts payloads with the development key (TestConverters),
+// like the API, worker and replayers of `make dev`; close that client and call Stop
+// when done.
 //
 // It always passes ExistingPath: without it the SDK downloads a CLI from the internet,
 // which cannot be reached here. The binary comes from TemporalBinary, which builds it
@@ -32,10 +36,16 @@ func StartTestTemporal(ctx context.Context) (*testsuite.DevServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	dc, fc, err := TestConverters()
+	if err != nil {
+		return nil, err
+	}
 	return testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: bin,
 		ClientOptions: &client.Options{
-			Namespace: "default",
+			Namespace:        "default",
+			DataConverter:    dc,
+			FailureConverter: fc,
 			// The SDK's default logger prints every start at info level into test output.
 			Logger: log.NewStructuredLogger(logger),
 		},
@@ -47,6 +57,18 @@ func StartTestTemporal(ctx context.Context) (*testsuite.DevServer, error) {
 			"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=true",
 		},
 	})
+}
+
+// TestConverters are the data and failure converters of test clients and replayers:
+// the payload codec with the development key, as temporalclient.Dial uses it by
+// default in `make dev`.
+func TestConverters() (converter.DataConverter, converter.FailureConverter, error) {
+	codec, err := payloadcodec.NewCodec(payloadcodec.Dev())
+	if err != nil {
+		return nil, nil, err
+	}
+	dc := payloadcodec.DataConverter(codec)
+	return dc, payloadcodec.FailureConverter(dc), nil
 }
 
 // SearchAttributeKeys returns job.SearchAttributes as Keyword keys, in the form
