@@ -335,7 +335,7 @@ func (s *Service) maxAttempts() int {
 //   - An SMS carries the outbox key as the provider's idempotency key, so after an
 //     unknown outcome the retry sends again and the provider drops the repeat: exactly
 //     once, as far as the provider keeps its keys.
-func (s *Service) SendMessage(ctx context.Context, key store.OutboxKey) (Outcome, error) {
+func (s *Service) SendMessage(ctx context.Context, key store.OutboxKey) (out Outcome, err error) {
 	m, err := s.Store.GetOutboxMessage(ctx, key)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -343,6 +343,7 @@ func (s *Service) SendMessage(ctx context.Context, key store.OutboxKey) (Outcome
 		}
 		return Outcome{}, err
 	}
+	defer func() { countSend(ctx, m.Status, out) }()
 	switch {
 	case final(m.Status):
 		return outcome(m), nil

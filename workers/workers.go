@@ -79,6 +79,8 @@ func Register(r worker.Registry, deps Deps) {
 
 // Options are the worker options we run with. Logs carry the job: the SDK tags every
 // workflow and activity log line with the workflow ID, which is job/<dealer>/<number>.
+// Interceptors (tracing) and SDK metrics come from the client the worker is made from
+// (temporalclient.Config), so API and worker cannot differ in them.
 // Autoscaling pollers: with the SDK's
 // fixed two workflow-task pollers, new jobs starve behind a sticky backlog under load.
 func Options() worker.Options {
