@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,7 +25,6 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -461,6 +461,24 @@ func (e *env) testJourneyWithDelivery(t *testing.T) {
 	require.Equal(t, view.Side, staffSees.Side)
 	require.Equal(t, view.Phase, staffSees.Phase)
 	require.Equal(t, view.Fields, staffSees.Fields)
+	// The delivery address shows once the form holds "lieferung": a draft view is a
+	// query, the stored values stay as they are.
+	hasField := func(v job.View, key string) bool {
+		return slices.ContainsFunc(v.Fields, func(f job.ViewField) bool { return f.Key == key })
+	}
+	require.False(t, hasField(view, "lieferadresse"))
+	draft := decode[job.View](t, e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/customer/view", n), as: e.cust,
+		body: api.ViewBody{Values: map[string]any{"lieferart": "lieferung"}}}), http.StatusOK)
+	require.True(t, hasField(draft, "lieferadresse"))
+	for _, f := range draft.Fields {
+		require.NotEqual(t, "lieferung", f.Value, "a draft view shows the stored values: %s", f.Key)
+	}
+	draft = decode[job.View](t, e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/customer/view", n), as: e.cust,
+		body: api.ViewBody{Values: map[string]any{"lieferart": "abholung"}}}), http.StatusOK)
+	require.False(t, hasField(draft, "lieferadresse"))
+	staffDraft := decode[job.View](t, e.do(t, request{method: http.MethodPost, path: fmt.Sprintf("/jobs/%d/view", n),
+		body: api.ViewBody{Values: map[string]any{"lieferart": "lieferung"}}}), http.StatusOK)
+	require.Equal(t, job.Staff, staffDraft.Side)
 
 	res = e.customerSubmit(t, n, "d-2", "angebot", map[string]any{
 		"lieferart": "lieferung", "lieferadresse": "Hauptstraße 1, 10115 Berlin", "ausstattung": []string{"AHK"},
@@ -582,7 +600,10 @@ func (e *env) testIdempotentRequests(t *testing.T) {
 	require.Equal(t, first.WorkflowID, desc.GetWorkflowExecutionInfo().GetExecution().GetWorkflowId())
 	runID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 	var summary string
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary))
+	// Encrypted like every payload: the test clients' converter reads it.
+	dc, _, err := devstack.TestConverters()
+	require.NoError(t, err)
+	require.NoError(t, dc.FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary))
 	require.Equal(t, fmt.Sprintf("Job %d · vehicle A-100 · standard_master@1", first.Number), summary)
 
 	n := first.Number
@@ -837,7 +858,10 @@ func (e *env) recordHistory(t *testing.T, n int64, name string) {
 
 func newReplayer(t *testing.T) worker.WorkflowReplayer {
 	t.Helper()
-	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{})
+	// The workers' converters: histories hold encrypted payloads.
+	dc, fc, err := devstack.TestConverters()
+	require.NoError(t, err)
+	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc, FailureConverter: fc})
 	require.NoError(t, err)
 	r.RegisterWorkflowWithOptions(workflows.JobWorkflow, workflow.RegisterOptions{Name: job.WorkflowType})
 	return r

@@ -168,6 +168,7 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	srv := httptest.NewServer(api.New(api.Deps{
 		TaskQueue: e.queue, Store: e.store, Temporal: e.tc, Logger: e.logger, Mailer: m.mailer, Documents: docs, Messages: msgs,
 		BezahlWebhookSecret: authzWebhookSecret, CallbackLimit: api.RateLimit{Limit: 1000, Window: time.Minute},
+		Codec: devCodec(t),
 	}))
 	t.Cleanup(srv.Close)
 	e.srv = srv
@@ -424,6 +425,12 @@ func (m *authzEnv) rows() map[string]authzRow {
 		"GET /healthz":             {anyone(s200), get("/healthz")},
 		"GET /readyz":              {anyone(s200), get("/readyz")},
 		"GET /api/v1/openapi.yaml": {anyone(s200), get("/api/v1/openapi.yaml")},
+		// The payload codec: owners and admins of any dealer (it is not below a dealer's
+		// path), never integrations; preflights for anyone.
+		"POST /api/v1/codec/decode":    {want{s401, s403, s403, s403, s200, s200, s200, s403}, codecRequest(http.MethodPost, "/decode")},
+		"POST /api/v1/codec/encode":    {want{s401, s403, s403, s403, s200, s200, s200, s403}, codecRequest(http.MethodPost, "/encode")},
+		"OPTIONS /api/v1/codec/decode": {anyone(s204), codecRequest(http.MethodOptions, "/decode")},
+		"OPTIONS /api/v1/codec/encode": {anyone(s204), codecRequest(http.MethodOptions, "/encode")},
 		"POST /api/v1/webhooks/bezahl/:dealer": {anyone(s401), func(*testing.T, party, bool) request {
 			// The provider's signature is the only credential; no caller has it.
 			return request{method: http.MethodPost, path: "/api/v1/webhooks/bezahl/" + dealerID, body: m.webhookBody(),
@@ -434,8 +441,9 @@ func (m *authzEnv) rows() map[string]authzRow {
 		d("POST", "/jobs"): {staffOrToken(s201), post("/jobs", func(party) any {
 			return map[string]any{"vehicle_id": m.vehicle.ID, "customer_id": m.customer.ID}
 		})},
-		d("GET", "/jobs"):         {staffOrToken(s200), get("/jobs")},
-		d("GET", "/jobs/:number"): {staffOrToken(s200), onJ0(http.MethodGet, "", nil)},
+		d("GET", "/jobs"):               {staffOrToken(s200), get("/jobs")},
+		d("GET", "/jobs/:number"):       {staffOrToken(s200), onJ0(http.MethodGet, "", nil)},
+		d("POST", "/jobs/:number/view"): {staffOrToken(s200), onJ0(http.MethodPost, "/view", api.ViewBody{Values: map[string]any{"lieferart": "lieferung"}})},
 		d("POST", "/jobs/:number/activate"): {staffOrToken(s200), onJob(http.MethodPost, "/activate", fresh(""),
 			func(*testing.T, int64) any { return api.ActivateBody{} })},
 		d("POST", "/jobs/:number/submit"): {staffOrToken(s200), onJob(http.MethodPost, "/submit", fresh(""),
@@ -488,6 +496,7 @@ func (m *authzEnv) rows() map[string]authzRow {
 
 		// The customer's side of a job.
 		d("GET", "/jobs/:number/customer/view"):          {customerOnly(s200, s404), onJ0(http.MethodGet, "/customer/view", nil)},
+		d("POST", "/jobs/:number/customer/view"):         {customerOnly(s200, s404), onJ0(http.MethodPost, "/customer/view", api.ViewBody{Values: map[string]any{"lieferart": "lieferung"}})},
 		d("GET", "/jobs/:number/customer-view"):          {staffOrToken(s200), onJ0(http.MethodGet, "/customer-view", nil)},
 		d("GET", "/jobs/:number/customer/documents"):     {customerOnly(s200, s404), onJ0(http.MethodGet, "/customer/documents", nil)},
 		d("GET", "/jobs/:number/customer/documents/:id"): {customerOnly(s200, s404), onJ0(http.MethodGet, "/customer/documents/"+m.doc0, nil)},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/jobmanager/jobmanager/auth"
 	"github.com/jobmanager/jobmanager/documents"
@@ -22,6 +23,7 @@ import (
 	msgs "github.com/jobmanager/jobmanager/messages"
 	"github.com/jobmanager/jobmanager/secrets"
 	"github.com/jobmanager/jobmanager/store"
+	"github.com/jobmanager/jobmanager/telemetry"
 )
 
 // DefaultUpdateTimeout bounds how long a request waits for the job workflow to answer.
@@ -78,9 +80,18 @@ type Deps struct {
 	TaskQueue string
 	// Secrets seals dealers' SMTP passwords; nil refuses to store one (503).
 	Secrets *secrets.Box
+	// Telemetry, when set, records request metrics by route and serves its registry at
+	// /metrics; Run then also traces every request (telemetry.WrapHTTP).
+	Telemetry *telemetry.Telemetry
 	// Pages, when set, adds the web pages to the API's engine before Run serves it
 	// (web.Mount); the pages call the API in process, so both share one listener.
 	Pages func(*gin.Engine) error
+	// Codec is the payload codec of the Temporal clients, served at CodecPath for
+	// Temporal UI to owners and admins; nil answers 503 there.
+	Codec converter.PayloadCodec
+	// TemporalUIOrigins are Temporal UI's origins (scheme://host:port), whose browsers
+	// may call the codec endpoint with the staff cookie (CORS); none when empty.
+	TemporalUIOrigins []string
 }
 
 type server struct {
@@ -141,6 +152,11 @@ func New(deps Deps) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	// No proxy is trusted until deployment says which; client IPs come from the socket.
 	_ = r.SetTrustedProxies(nil)
+	// Request ID and span name first, so the log line and the recovery see them.
+	r.Use(telemetry.RequestIDs, telemetry.NameSpan)
+	if deps.Telemetry != nil {
+		r.Use(deps.Telemetry.HTTPMiddleware())
+	}
 	r.Use(s.logRequests, gin.CustomRecovery(s.recovered))
 	r.NoRoute(func(c *gin.Context) {
 		writeProblem(c, problem(http.StatusNotFound, ProblemNotFound, "no_route").with("path", c.Request.URL.Path))
@@ -151,6 +167,9 @@ func New(deps Deps) *gin.Engine {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
+	if deps.Telemetry != nil {
+		r.GET("/metrics", gin.WrapH(deps.Telemetry.MetricsHandler()))
+	}
 	r.GET("/api/v1/openapi.yaml", serveOpenAPI)
 
 	dealer := r.Group("/api/v1/dealers/:dealer", auth.Middleware(deps.Store, s.auth))
@@ -159,6 +178,7 @@ func New(deps Deps) *gin.Engine {
 	staff.GET("/jobs", s.listJobs)
 	staff.GET("/jobs/:number", s.getJob)
 	staff.GET("/jobs/:number/customer-view", s.staffCustomerView)
+	staff.POST("/jobs/:number/view", s.draftView(job.Staff))
 	staff.POST("/jobs/:number/activate", s.requireIdempotencyKey, s.activate)
 	staff.POST("/jobs/:number/submit", s.requireIdempotencyKey, s.submit)
 	staff.POST("/jobs/:number/status", s.requireIdempotencyKey, s.setStatus)
@@ -167,6 +187,7 @@ func New(deps Deps) *gin.Engine {
 	customer := dealer.Group("/jobs/:number/customer", auth.RequireCustomer())
 	customer.POST("/submit", s.requireIdempotencyKey, s.submit)
 	customer.GET("/view", s.customerView)
+	customer.POST("/view", s.draftView(job.Customer))
 
 	s.adminRoutes(dealer)
 	s.authRoutes(dealer)
@@ -178,6 +199,7 @@ func New(deps Deps) *gin.Engine {
 	s.messageRoutes(dealer, staff)
 	s.smtpRoutes(dealer, deps.Secrets)
 	s.webhookRoutes(r)
+	s.codecRoutes(r, deps.Store, deps.Codec, deps.TemporalUIOrigins)
 	return r
 }
 
@@ -197,7 +219,7 @@ func Run(ctx context.Context, addr string, deps Deps) error {
 	}
 	srv := &http.Server{
 		Addr:    addr,
-		Handler: handler,
+		Handler: telemetry.WrapHTTP(handler),
 		// Guards against clients that open a connection and trickle headers.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -298,7 +320,14 @@ func (s *server) logRequests(c *gin.Context) {
 	}
 	attrs := []any{
 		"method", c.Request.Method, "route", c.FullPath(), "path", c.Request.URL.Path,
-		"status", status, "duration", time.Since(start),
+		"status", status, "duration", time.Since(start), "request_id", telemetry.RequestID(c.Request.Context()),
+	}
+	// The job the request is about, so a job's requests can be found in the logs.
+	if d := c.Param("dealer"); d != "" {
+		attrs = append(attrs, "dealer", d)
+	}
+	if n := c.Param("number"); n != "" {
+		attrs = append(attrs, "job_number", n)
 	}
 	if len(c.Errors) > 0 {
 		attrs = append(attrs, "error", c.Errors.String())

@@ -38,6 +38,7 @@ import (
 	"github.com/jobmanager/jobmanager/definitions"
 	"github.com/jobmanager/jobmanager/deploy/devstack"
 	"github.com/jobmanager/jobmanager/job"
+	"github.com/jobmanager/jobmanager/payloadcodec"
 	"github.com/jobmanager/jobmanager/temporalclient"
 	"github.com/jobmanager/jobmanager/workers"
 	"github.com/jobmanager/jobmanager/workflows"
@@ -164,7 +165,7 @@ func run(ctx context.Context, cfg config) (targetsMet bool, err error) {
 	// its workflow code. The options matter: with the SDK's default two workflow-task
 	// pollers new workflows starve behind a sticky-queue backlog at this concurrency,
 	// and the numbers would measure the poller setting, not the workflow.
-	c, err := temporalclient.Dial(temporalclient.Config{Address: srv.Address(), Namespace: "default"}, logger)
+	c, err := temporalclient.Dial(temporalclient.Config{Address: srv.Address(), Namespace: "default", Keys: payloadcodec.Dev()}, logger)
 	if err != nil {
 		return false, err
 	}

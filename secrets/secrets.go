@@ -8,6 +8,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -72,6 +73,12 @@ func Dev() *Box {
 		panic(err)
 	}
 	return b
+}
+
+// IsDevKey tells whether key is the public development key of Dev, so a production
+// process can refuse to start with it.
+func IsDevKey(key []byte) bool {
+	return subtle.ConstantTimeCompare(key, devKey) == 1
 }
 
 // Seal encrypts plain; context (such as the owner's ID) is authenticated but not

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,7 +19,9 @@ import (
 	"github.com/jobmanager/jobmanager/demo"
 	"github.com/jobmanager/jobmanager/deploy/devstack"
 	"github.com/jobmanager/jobmanager/mailbox"
+	"github.com/jobmanager/jobmanager/payloadcodec"
 	"github.com/jobmanager/jobmanager/store"
+	"github.com/jobmanager/jobmanager/telemetry"
 	"github.com/jobmanager/jobmanager/temporalclient"
 	"github.com/jobmanager/jobmanager/web"
 	"github.com/jobmanager/jobmanager/workers"
@@ -32,7 +35,17 @@ func runDev(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("dev flags: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// The dev stack runs on the public development keys by design.
+	if prod, err := prodSettingsFromEnv(os.Getenv).production(); err != nil {
+		return err
+	} else if prod {
+		return fmt.Errorf("jobmanager dev runs on public development keys: unset %s=%s", envMode, modeProduction)
+	}
+	// Text for the terminal; LOG_FORMAT=json to try what production writes.
+	logger, err := newLogger("text")
+	if err != nil {
+		return err
+	}
 	say := func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) }
 	root, err := devstack.RepoRoot()
 	if err != nil {
@@ -63,17 +76,42 @@ func runDev(ctx context.Context, args []string) error {
 	if _, err := demo.Seed(ctx, st, logger); err != nil {
 		return err
 	}
+	// One process, one telemetry: the API's /metrics shows the worker's Temporal
+	// metrics too, so the worker's own listener is off unless METRICS_ADDR is set.
+	tel, stopTelemetry, err := startTelemetry(ctx, logger, "jobmanager")
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry()
+	if err := tel.WatchOutbox(st); err != nil {
+		return err
+	}
 
 	temporalCfg := temporalclient.FromEnv()
+	// Payloads are encrypted with the public development key unless PAYLOAD_KEYS says
+	// otherwise; Temporal UI shows them decoded through the API's codec endpoint.
+	codec, uiOrigins, err := codecFromEnv()
+	if err != nil {
+		return err
+	}
+	if temporalCfg.Keys, err = payloadcodec.FromEnv(); err != nil {
+		return err
+	}
+	codecURL := devCodecEndpoint(*addr)
 	uiURL, uiLink := "(remote Temporal: see its own UI)", ""
 	if os.Getenv("TEMPORAL_ADDRESS") == "" {
-		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{DataDir: filepath.Join(dataDir, "temporal"), Logf: say})
+		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{DataDir: filepath.Join(dataDir, "temporal"), Logf: say,
+			CodecEndpoint: codecURL})
 		if err != nil {
 			return err
 		}
 		defer stopLogged(logger, "temporal", t.Stop)
 		temporalCfg.Address, uiURL = t.Address(), t.UIURL()
 		uiLink = uiURL
+		uiOrigins = append(uiOrigins, t.UIURL())
+	}
+	if err := withTelemetry(&temporalCfg, tel); err != nil {
+		return err
 	}
 	c, err := temporalclient.Dial(temporalCfg, logger)
 	if err != nil {
@@ -120,9 +158,12 @@ func runDev(ctx context.Context, args []string) error {
 		return workers.Run(gctx, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments})
 	})
 	g.Go(func() error {
+		return telemetry.ServeOps(gctx, os.Getenv(envMetricsAddr), telemetry.OpsHandler(tel.MetricsHandler(), telemetry.DependencyChecks(st, c)...), logger)
+	})
+	g.Go(func() error {
 		return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, PublicURL: sims.settings.PublicURL,
 			Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: sims.settings.WebhookSecret,
-			Secrets: sims.settings.Secrets,
+			Secrets: sims.settings.Secrets, Codec: codec, TemporalUIOrigins: uiOrigins, Telemetry: tel,
 			Pages: func(r *gin.Engine) error {
 				return web.Mount(r, web.Options{CSRFKey: devCSRFKey, Logger: logger,
 					Dev: web.DevLinks{Inbox: sims.inboxURL, TemporalUI: uiLink, Namespace: temporalCfg.Namespace}})
@@ -139,6 +180,9 @@ Jobmanager is running. Ctrl-C stops everything.
   Customers    http://%[1]s/shop/%[2]s/vehicles   (park a vehicle, ask for a call back)
   API          http://%[1]s/api/v1/dealers/%[2]s/jobs   (health: http://%[1]s/healthz)
   Temporal UI  %[3]s
+  Codec        %[16]s   (Temporal UI shows payloads decoded to a logged-in owner or
+               admin: log in on the staff pages first, on the same host name as the UI,
+               then tick "Include cross-origin credentials" in the UI's codec settings)
   PostgreSQL   %[4]s
   E-mail inbox %[12]s   (every e-mail the system sends lands here)
   SMS          %[13]s/messages   (the SMS provider simulator, JSON)
@@ -154,7 +198,7 @@ Jobmanager is running. Ctrl-C stops everything.
                (customers alike: .../customer/login with their own cookie jar; see README)
 
 `, *addr, demo.Dealer, uiURL, redact(dbURL), demo.Staff[0].Email, demo.Staff[1].Email, demo.Password, stock, customer.Name, customer.ID, customer.Email,
-				sims.inboxURL, sims.smsURL, sims.payURL, box.Addr())
+				sims.inboxURL, sims.smsURL, sims.payURL, box.Addr(), codecURL)
 		}
 		return nil
 	})
@@ -164,6 +208,20 @@ Jobmanager is running. Ctrl-C stops everything.
 		return nil
 	}
 	return err
+}
+
+// devCodecEndpoint is the API's codec endpoint as Temporal UI reaches it: on the
+// listen address's host, 127.0.0.1 when it listens on every interface, so that the UI
+// (on 127.0.0.1 too) and the staff pages share a site and the staff cookie goes along.
+func devCodecEndpoint(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr + api.CodecPath
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + api.CodecPath
 }
 
 // devCSRFKey is the dev stack's fixed CSRF key, so forms survive a restart; public,

@@ -7,20 +7,28 @@
 //	migrate  apply database migrations
 //	seed     create the demo dealer (idempotent)
 //	mailbox  the SMTP mailbox that takes signed documents back
+//	healthcheck  probe an http(s):// or tcp:// address, for container health checks
+//
+// JOBMANAGER_ENV=production makes api, worker and mailbox refuse to start on the
+// public development keys and insecure defaults (see config.go).
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	// JSON lines for log collectors; LOG_FORMAT=text for people.
+	logger, lerr := newLogger("json")
+	if lerr != nil {
+		fmt.Fprintln(os.Stderr, lerr)
+		os.Exit(2)
+	}
 	if len(os.Args) < 2 {
 		usage()
 		os.Exit(2)
@@ -41,6 +49,8 @@ func main() {
 		err = runSeed(ctx, logger)
 	case "mailbox":
 		err = runMailbox(ctx, logger)
+	case "healthcheck":
+		err = runHealthcheck(ctx, args)
 	case "help", "-h", "--help":
 		usage()
 		return
@@ -63,5 +73,8 @@ commands:
   worker   run the Temporal worker    (DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE)
   migrate  apply database migrations  (DATABASE_URL)
   seed     create the demo dealer     (DATABASE_URL)
-  mailbox  take signed documents back by e-mail (DATABASE_URL, TEMPORAL_*, MAILBOX_ADDR, SMTP_* for notices)`)
+  mailbox  take signed documents back by e-mail (DATABASE_URL, TEMPORAL_*, MAILBOX_ADDR, SMTP_* for notices)
+  healthcheck <url>  exit 0 when an http(s):// URL answers 2xx or a tcp:// address accepts
+
+JOBMANAGER_ENV=production refuses development keys and insecure defaults; see README.`)
 }

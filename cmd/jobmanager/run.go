@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,7 +18,9 @@ import (
 	"github.com/jobmanager/jobmanager/auth"
 	"github.com/jobmanager/jobmanager/demo"
 	"github.com/jobmanager/jobmanager/mailbox"
+	"github.com/jobmanager/jobmanager/payloadcodec"
 	"github.com/jobmanager/jobmanager/store"
+	"github.com/jobmanager/jobmanager/telemetry"
 	"github.com/jobmanager/jobmanager/temporalclient"
 	"github.com/jobmanager/jobmanager/web"
 	"github.com/jobmanager/jobmanager/workers"
@@ -59,11 +62,19 @@ func runSeed(ctx context.Context, logger *slog.Logger) error {
 }
 
 func runWorker(ctx context.Context, logger *slog.Logger) error {
+	if err := refuseInProduction(roleWorker); err != nil {
+		return err
+	}
 	es, err := effectSettingsFromEnv()
 	if err != nil {
 		return err
 	}
-	st, c, closeAll, err := connect(ctx, logger)
+	tel, stopTelemetry, err := startTelemetry(ctx, logger, "jobmanager-worker")
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry()
+	st, c, closeAll, err := connect(ctx, logger, tel)
 	if err != nil {
 		return err
 	}
@@ -72,21 +83,55 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return workers.Run(ctx, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments})
+	return runWorkerWithOps(ctx, tel, st, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments}, logger)
 }
 
-// connect opens the database and dials Temporal, as api and worker both need.
-func connect(ctx context.Context, logger *slog.Logger) (*store.Store, client.Client, func(), error) {
+// connect opens the database and dials Temporal, as api and worker both need; the
+// client records SDK metrics and traces into tel when it is not nil.
+func connect(ctx context.Context, logger *slog.Logger, tel *telemetry.Telemetry) (*store.Store, client.Client, func(), error) {
 	st, err := openStore(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	c, err := temporalclient.Dial(temporalclient.FromEnv(), logger)
+	cfg := temporalclient.FromEnv()
+	if cfg.Keys, err = payloadcodec.FromEnv(); err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	if cfg.Keys.IsDev() {
+		logger.Warn("payloads are encrypted with the public development key: set " + payloadcodec.EnvKeys)
+	}
+	if err := withTelemetry(&cfg, tel); err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
+	c, err := temporalclient.Dial(cfg, logger)
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, err
 	}
 	return st, c, func() { c.Close(); st.Close() }, nil
+}
+
+// codecFromEnv is the payload codec of the Temporal client (PAYLOAD_KEYS), which the
+// API also serves to Temporal UI, and the UI's origins (TEMPORAL_UI_ORIGIN, comma-
+// separated) that may call it from a browser.
+func codecFromEnv() (*payloadcodec.Codec, []string, error) {
+	keys, err := payloadcodec.FromEnv()
+	if err != nil {
+		return nil, nil, err
+	}
+	codec, err := payloadcodec.NewCodec(keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	var origins []string
+	for o := range strings.SplitSeq(os.Getenv("TEMPORAL_UI_ORIGIN"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	return codec, origins, nil
 }
 
 func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
@@ -99,6 +144,11 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("api flags: %w", err)
 	}
+	prod := prodSettingsFromEnv(os.Getenv)
+	prod.SecureCookies, prod.PublicURL = *secureCookies, *publicURL
+	if err := checkProduction(roleAPI, prod); err != nil {
+		return err
+	}
 	es, err := effectSettingsFromEnv()
 	if err != nil {
 		return err
@@ -107,11 +157,24 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, c, closeAll, err := connect(ctx, logger)
+	codec, uiOrigins, err := codecFromEnv()
+	if err != nil {
+		return err
+	}
+	tel, stopTelemetry, err := startTelemetry(ctx, logger, "jobmanager-api")
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry()
+	st, c, closeAll, err := connect(ctx, logger, tel)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
+	// The outbox backlog is the same for every replica; the API reports it.
+	if err := tel.WatchOutbox(st); err != nil {
+		return err
+	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *addr
 		logger.Warn("PUBLIC_URL is not set: links in e-mails point to the listen address", "url", *publicURL)
@@ -125,7 +188,7 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 		Store: st, Temporal: c, Logger: logger, UpdateTimeout: *timeout,
 		PublicURL: *publicURL, Auth: auth.Options{SecureCookies: *secureCookies},
 		Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: es.WebhookSecret,
-		Secrets: es.Secrets,
+		Secrets: es.Secrets, Codec: codec, TemporalUIOrigins: uiOrigins, Telemetry: tel,
 		Pages: func(r *gin.Engine) error {
 			return web.Mount(r, web.Options{CSRFKey: csrfKey, SecureCookies: *secureCookies, Logger: logger})
 		},
@@ -155,7 +218,11 @@ func envOr(key, def string) string {
 
 // runMailbox serves the mailbox for signed documents until ctx is done.
 func runMailbox(ctx context.Context, logger *slog.Logger) error {
-	st, c, closeAll, err := connect(ctx, logger)
+	if err := refuseInProduction(roleMailbox); err != nil {
+		return err
+	}
+	// The mailbox has no HTTP listener to serve metrics from.
+	st, c, closeAll, err := connect(ctx, logger, nil)
 	if err != nil {
 		return err
 	}
