@@ -345,6 +345,17 @@ func needsSubmit(fields []job.ViewField) bool {
 	return false
 }
 
+// asPosted is the view's fields as the posted form makes them: the fields its values
+// show, holding what was entered (posted, or the request's form when nil).
+func (s *site) asPosted(c *gin.Context, side job.Side, dealer string, number int64, fields []job.ViewField, posted map[string]any) []job.ViewField {
+	fields = s.draftFields(c, side, dealer, number, fields)
+	if posted == nil {
+		posted = formValues(c.Request.PostForm, fields)
+	}
+	overlayValues(fields, posted)
+	return fields
+}
+
 // overlayValues puts posted values into the view's fields, so a refused form shows what
 // the visitor entered rather than what is stored.
 func overlayValues(fields []job.ViewField, values map[string]any) {

@@ -46,6 +46,7 @@ func (s *site) jobRoutes(g *gin.RouterGroup) {
 	g.GET("/files/:id", s.jobFile)
 	g.POST("/uploads", s.jobUpload)
 	g.POST("/submit", s.jobSubmit)
+	g.POST("/form", s.jobForm)
 	g.POST("/activate", s.jobActivate)
 	g.POST("/status", s.jobStatus)
 	g.GET("/kundenansicht", s.jobCustomerView)
@@ -644,10 +645,48 @@ func (s *site) jobSubmit(c *gin.Context) {
 		err = s.send(c, http.MethodPost, s.jobAPI(c, "submit"), api.SubmitBody{Phase: phase, Values: values}, nil)
 	}
 	if err != nil {
-		s.jobFailed(c, err, tabWork, nil)
+		s.jobFailed(c, err, tabWork, s.draftWork(c))
 		return
 	}
 	s.jobDone(c, tabWork, "submitted")
+}
+
+// draftWork fills the Bearbeitung form as the posted form makes it: the fields its
+// values make visible (a field whose condition a choice in the same form fulfils),
+// holding the values entered. Nothing is stored.
+func (s *site) draftWork(c *gin.Context) func(*jobDetail) {
+	return func(d *jobDetail) {
+		if d.View == nil || c.Request.PostForm == nil {
+			return
+		}
+		d.View.Fields = s.asPosted(c, job.Staff, c.Param("dealer"), jobNumber(c), d.View.Fields, nil)
+	}
+}
+
+// jobForm answers the Bearbeitung form again as the values it holds make it (htmx, on
+// each change of a choice): fields whose condition the values fulfil show, the values
+// entered stay. Nothing is stored.
+func (s *site) jobForm(c *gin.Context) {
+	if err := c.Request.ParseForm(); err != nil {
+		s.renderError(c.Writer, c.Request, http.StatusBadRequest, "error.refused")
+		return
+	}
+	d := &jobDetail{Tab: tabWork, Base: s.jobBase(c)}
+	if err := s.get(c, s.jobAPI(c), nil, &d.JobDetail); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if d.View == nil || (c.PostForm("phase") != "" && c.PostForm("phase") != d.View.Phase.Key) {
+		// No view, or the job moved on to another phase meanwhile: the whole page, fresh.
+		c.Header("HX-Refresh", "true")
+		c.Status(http.StatusNoContent)
+		return
+	}
+	d.DocBase = d.Base + "/files"
+	s.draftWork(c)(d)
+	p := s.staffPage(c, "staff", "")
+	p.Data = d
+	s.render(c, http.StatusOK, "job/detail", "work-form", p)
 }
 
 func (s *site) jobActivate(c *gin.Context) {
@@ -702,6 +741,13 @@ func (s *site) jobCustomerView(c *gin.Context) {
 // AllFiles are the job's documents and attachments, for the fields' download lists.
 func (d *jobDetail) AllFiles() []api.JobFile {
 	return append(slices.Clone(d.Documents), d.Attachments...)
+}
+
+// Multipart reports whether the Bearbeitung form sends a file (it has a writable upload
+// field). Such a form is not answered again on a change of a choice: the file chosen
+// would be lost.
+func (d *jobDetail) Multipart() bool {
+	return d.View != nil && multipartForm(d.View.Fields)
 }
 
 // HasSaveButton reports whether the staff view has a save button of its own; the form

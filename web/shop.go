@@ -284,11 +284,7 @@ func (s *site) parkedJob(c *gin.Context, p *Page, me *api.CustomerAnswer, j api.
 		return pj
 	}
 	if j.Number == failed {
-		view.Fields = s.draftFields(c, job.Customer, dealer, j.Number, view.Fields)
-		if posted == nil {
-			posted = formValues(c.Request.PostForm, view.Fields)
-		}
-		overlayValues(view.Fields, posted)
+		view.Fields = s.asPosted(c, job.Customer, dealer, j.Number, view.Fields, posted)
 	}
 	pj.View = &view
 	var docs api.DocumentList
