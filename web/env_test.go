@@ -208,10 +208,37 @@ func screenshots(t *testing.T, ctx context.Context, name string) {
 		width, height int64
 	}{{"phone", phoneWidth, phoneHeight}, {"desktop", desktopWidth, desktopHeight}} {
 		run(t, ctx, chromedp.EmulateViewport(size.width, size.height))
+		checkPage(t, ctx, name+"-"+size.label, size.width)
 		png := read(t, ctx, chromedp.FullScreenshot(100))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name+"-"+size.label+".png"), png, 0o644))
 	}
 	run(t, ctx, chromedp.EmulateViewport(desktopWidth, desktopHeight))
+}
+
+// pageProblems finds what makes a page hard to use: an input, select or text area that
+// no label names (label, aria-label or aria-labelledby), an image without alt text, and
+// a page wider than the screen. It runs on every page a test takes screenshots of.
+const pageProblems = `(() => {
+	const out = [];
+	for (const el of document.querySelectorAll('input, select, textarea')) {
+		if (['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type)) continue;
+		const named = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+		if (!named) out.push('no label: ' + el.outerHTML.slice(0, 160));
+	}
+	for (const img of document.querySelectorAll('img:not([alt])')) out.push('no alt: ' + img.outerHTML.slice(0, 160));
+	if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+		out.push('wider than the screen: ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
+	}
+	return out;
+})()`
+
+// checkPage fails the test for every problem pageProblems finds on the page as shown at
+// width.
+func checkPage(t *testing.T, ctx context.Context, name string, width int64) {
+	t.Helper()
+	for _, problem := range read(t, ctx, chromedp.Evaluate[[]string](pageProblems)) {
+		t.Errorf("page %s at %d px: %s", name, width, problem)
+	}
 }
 
 // loginStaff logs a demo staff member in through the login page.
