@@ -144,6 +144,11 @@ func TestComposeStack(t *testing.T) {
 		require.Equal(t, []string{"demo"}, services[name].Profiles, name)
 	}
 	require.Equal(t, []string{"/usr/local/bin/bezahlsim"}, services["bezahlsim"].Entrypoint)
+	// Pay links must open in a browser, not at the container's 0.0.0.0; the seed
+	// registers the demo webhook at the API as the simulator reaches it.
+	require.Contains(t, strings.Join(services["bezahlsim"].Command, " "), "-public-url http://localhost:8090")
+	require.Equal(t, "http://api:8080", services["seed"].Environment["SEED_BEZAHL_WEBHOOK_BASE"])
+	require.Contains(t, services["seed"].DependsOn, "bezahlsim")
 }
 
 // TestComposeProductionSettings: the variables of .env reach the processes, so the same

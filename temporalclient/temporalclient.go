@@ -69,7 +69,13 @@ func Dial(cfg Config, logger *slog.Logger) (client.Client, error) {
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
-		return nil, fmt.Errorf("dial temporal at %s (namespace %s): %w", cfg.Address, cfg.Namespace, err)
+		hint := ""
+		// A server that demands a client certificate drops the connection after a TLS
+		// 1.3 handshake, and the client often sees only a broken pipe: say what to try.
+		if cfg.TLS.on() && cfg.TLS.CertFile == "" && cfg.APIKey == "" {
+			hint = fmt.Sprintf(" (TLS without a client certificate: if the cluster wants mTLS, set %s and %s)", EnvTLSCert, EnvTLSKey)
+		}
+		return nil, fmt.Errorf("dial temporal at %s (namespace %s)%s: %w", cfg.Address, cfg.Namespace, hint, err)
 	}
 	return c, nil
 }

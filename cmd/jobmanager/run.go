@@ -57,8 +57,10 @@ func runSeed(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	_, err = demo.Seed(ctx, st, logger)
-	return err
+	if _, err = demo.Seed(ctx, st, logger); err != nil {
+		return err
+	}
+	return registerDemoWebhook(ctx, logger)
 }
 
 func runWorker(ctx context.Context, logger *slog.Logger) error {

@@ -13,6 +13,7 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,17 +65,36 @@ type Server struct {
 	srv *http.Server
 }
 
-// Start serves a new simulator on addr (such as "127.0.0.1:0").
+// Start serves a new simulator on addr (such as "127.0.0.1:0"); its payment links
+// point to the address it listens on.
 func Start(addr, token, orgID string) (*Server, error) {
+	return StartPublic(addr, "", token, orgID)
+}
+
+// StartPublic is Start with payment links under publicURL, for a simulator that
+// listens on an address a browser cannot open (0.0.0.0 in a container) while customers
+// reach it elsewhere (http://localhost:8090 through a published port). An empty
+// publicURL means the listen address; URL stays the listen address either way, since
+// that is where clients of the API reach it.
+func StartPublic(addr, publicURL, token, orgID string) (*Server, error) {
+	if publicURL != "" {
+		if u, err := url.Parse(publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("bezahlsim: public URL %q is not an http(s):// URL", publicURL)
+		}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("bezahlsim: listen on %s: %w", addr, err)
 	}
+	listenURL := "http://" + ln.Addr().String()
 	sim := New(token, orgID)
-	sim.PublicURL = "http://" + ln.Addr().String()
+	sim.PublicURL = listenURL
+	if publicURL != "" {
+		sim.PublicURL = strings.TrimRight(publicURL, "/")
+	}
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return &Server{Sim: sim, URL: sim.PublicURL, srv: srv}, nil
+	return &Server{Sim: sim, URL: listenURL, srv: srv}, nil
 }
 
 // APIURL is the BaseURL for a bezahl.Client.
