@@ -354,25 +354,10 @@ func (s *server) getJob(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// customerView serves the customer's view of the current phase. Unlike the staff page
-// there is nothing to show without it, so a failed query is a 503.
+// customerView serves the customer's view of the current phase, to the customer and to
+// staff (who see exactly what the customer sees). Unlike the staff page there is nothing
+// to show without it, so a failed query is a 503.
 func (s *server) customerView(c *gin.Context) {
-	row, ok := s.loadJob(c)
-	if !ok {
-		return
-	}
-	view, err := s.queryView(c.Request.Context(), row, job.Customer)
-	if err != nil {
-		_ = c.Error(err)
-		writeProblem(c, viewProblem(err, s.qtimeout))
-		return
-	}
-	c.JSON(http.StatusOK, view)
-}
-
-// staffCustomerView serves staff the customer's view of the current phase, so the
-// staff page can show exactly what the customer sees.
-func (s *server) staffCustomerView(c *gin.Context) {
 	row, ok := s.loadJob(c)
 	if !ok {
 		return

@@ -177,7 +177,7 @@ func New(deps Deps) *gin.Engine {
 	staff.POST("/jobs", s.requireIdempotencyKey, s.createJob)
 	staff.GET("/jobs", s.listJobs)
 	staff.GET("/jobs/:number", s.getJob)
-	staff.GET("/jobs/:number/customer-view", s.staffCustomerView)
+	staff.GET("/jobs/:number/customer-view", s.customerView)
 	staff.POST("/jobs/:number/view", s.draftView(job.Staff))
 	staff.POST("/jobs/:number/activate", s.requireIdempotencyKey, s.activate)
 	staff.POST("/jobs/:number/submit", s.requireIdempotencyKey, s.submit)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -29,14 +28,7 @@ import (
 var dev *testsuite.DevServer
 
 func TestMain(m *testing.M) {
-	var err error
-	dev, err = devstack.StartTestTemporal(context.Background())
-	if err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	_ = dev.Stop()
-	os.Exit(code)
+	devstack.RunTests(m, func(srv *testsuite.DevServer) { dev = srv })
 }
 
 func sender(t *testing.T, addr, from string) *mail.Sender {

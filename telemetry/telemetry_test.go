@@ -50,20 +50,7 @@ var (
 
 func TestMain(m *testing.M) {
 	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	srv, err := devstack.StartTestTemporal(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start temporal dev server:", err)
-		os.Exit(1)
-	}
-	devServer = srv
-	code := m.Run()
-	srv.Client().Close()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop temporal dev server:", err)
-	}
-	os.Exit(code)
+	devstack.RunTests(m, func(srv *testsuite.DevServer) { devServer = srv })
 }
 
 const password = "richtig-geheim-42"

@@ -47,20 +47,7 @@ import (
 var devServer *testsuite.DevServer
 
 func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	srv, err := devstack.StartTestTemporal(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start temporal dev server:", err)
-		os.Exit(1)
-	}
-	devServer = srv
-	code := m.Run()
-	srv.Client().Close()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop temporal dev server:", err)
-	}
-	os.Exit(code)
+	devstack.RunTests(m, func(srv *testsuite.DevServer) { devServer = srv })
 }
 
 // Settings of the env's simulators.

@@ -2,8 +2,11 @@ package devstack
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
+	"testing"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -80,4 +83,24 @@ func SearchAttributeKeys() temporal.SearchAttributes {
 		updates = append(updates, temporal.NewSearchAttributeKeyKeyword(name).ValueSet(""))
 	}
 	return temporal.NewSearchAttributes(updates...)
+}
+
+// RunTests is the TestMain of a test package that shares one Temporal dev server among
+// its tests (starting one takes seconds): it starts the server, hands it to use, runs
+// the tests, stops the server and exits with the tests' code.
+func RunTests(m *testing.M, use func(*testsuite.DevServer)) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	srv, err := StartTestTemporal(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start temporal dev server:", err)
+		os.Exit(1)
+	}
+	use(srv)
+	code := m.Run()
+	srv.Client().Close()
+	if err := srv.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop temporal dev server:", err)
+	}
+	os.Exit(code)
 }
