@@ -26,26 +26,17 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/jobmanager/jobmanager/api"
-	"github.com/jobmanager/jobmanager/auth"
 	"github.com/jobmanager/jobmanager/definitions"
-	"github.com/jobmanager/jobmanager/deploy/bezahlsim"
-	"github.com/jobmanager/jobmanager/deploy/smssim"
+	"github.com/jobmanager/jobmanager/deploy/simulators"
 	"github.com/jobmanager/jobmanager/documents"
 	"github.com/jobmanager/jobmanager/job"
-	"github.com/jobmanager/jobmanager/mail"
 	"github.com/jobmanager/jobmanager/mail/inbox"
-	"github.com/jobmanager/jobmanager/messages"
 	"github.com/jobmanager/jobmanager/payments/bezahl"
-	"github.com/jobmanager/jobmanager/sms"
 	"github.com/jobmanager/jobmanager/store"
 	"github.com/jobmanager/jobmanager/workers"
 )
 
 const (
-	fxWebhookSecret = "test-webhook-secret-0123456789"
-	fxSMSToken      = "sms-token"
-	fxBezahlToken   = "nx-token"
-	fxBezahlOrg     = "org-1"
 	// fxUploadLimit is the test's upload limit, small so a file beyond it is cheap.
 	fxUploadLimit = 64 << 10
 	// fxStaffOnlyDoc is a document store field only the staff view of the offer shows.
@@ -55,10 +46,9 @@ const (
 // effectsEnv is an env of its own whose worker and API have real side effects.
 type effectsEnv struct {
 	*env
-	inbox *inbox.Server
-	sms   *smssim.Server
-	pay   *bezahlsim.Server
-	hook  string
+	// The simulators the side effects reach (Inbox, SMS, Pay).
+	*simulators.Simulators
+	hook string
 }
 
 func newEffectsEnv(t *testing.T) *effectsEnv {
@@ -77,40 +67,27 @@ func newEffectsEnv(t *testing.T) *effectsEnv {
 	st := e.store
 
 	fx := &effectsEnv{env: e}
-	fx.inbox, err = inbox.Start("127.0.0.1:0")
+	// The API's address is known before it serves: the parking links in messages and
+	// the webhook registered with the bezahl.de simulator point at it.
+	srv := httptest.NewUnstartedServer(nil)
+	sims, err := simulators.Start(ctx, simulators.Options{PublicURL: "http://" + srv.Listener.Addr().String(), WebhookDealer: dealerID})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = fx.inbox.Close() })
-	fx.sms, err = smssim.Start("127.0.0.1:0", fxSMSToken)
+	t.Cleanup(func() { require.NoError(t, sims.Close()) })
+	fx.Simulators = sims
+	svc, err := sims.Settings.Build(st, e.logger)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = fx.sms.Close() })
-	fx.pay, err = bezahlsim.Start("127.0.0.1:0", fxBezahlToken, fxBezahlOrg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = fx.pay.Close() })
-
-	sender, err := mail.NewSender(mail.Settings{Host: fx.inbox.Host(), Port: fx.inbox.Port(), TLS: mail.TLSNone, From: "vorgaenge@autohaus-test.de"})
-	require.NoError(t, err)
-	client := &bezahl.Client{BaseURL: fx.pay.APIURL(), Token: fxBezahlToken, OrgID: fxBezahlOrg}
-	docs := &documents.Service{Store: st, MaxUploadBytes: fxUploadLimit}
-	var publicURL string
-	msgs := &messages.Service{
-		Store: st, Mail: messages.StaticMail{Sender: sender}, SMS: &sms.HTTPProvider{BaseURL: fx.sms.URL, Token: fxSMSToken},
-		ParkingLink: func(ctx context.Context, dealer string, number int64, customerID string) (string, error) {
-			token, err := auth.NewJobLink(ctx, st, dealer, number, customerID, time.Hour)
-			return publicURL + "/api/v1/dealers/" + dealer + "/customer/link/" + token, err
-		},
-	}
-	w := workers.New(e.tc, workers.Deps{TaskQueue: e.queue, Store: st, Logger: e.logger, Documents: docs, Messages: msgs,
-		Payments: &bezahl.Activities{Store: st, Clients: bezahl.StaticClient{Client: client}}})
+	svc.Documents.MaxUploadBytes = fxUploadLimit
+	w := workers.New(e.tc, workers.Deps{TaskQueue: e.queue, Store: st, Logger: e.logger, Documents: svc.Documents, Messages: svc.Messages,
+		Payments: svc.Payments})
 	require.NoError(t, w.Start())
 	e.worker = w
 	t.Cleanup(e.stopWorker)
-	e.srv = httptest.NewServer(api.New(api.Deps{TaskQueue: e.queue, Store: st, Temporal: e.tc, Logger: e.logger,
-		Documents: docs, Messages: msgs, BezahlWebhookSecret: fxWebhookSecret}))
+	srv.Config.Handler = api.New(api.Deps{TaskQueue: e.queue, Store: st, Temporal: e.tc, Logger: e.logger,
+		Documents: svc.Documents, Messages: svc.Messages, BezahlWebhookSecret: sims.Settings.WebhookSecret})
+	srv.Start()
+	e.srv = srv
 	t.Cleanup(e.srv.Close)
-	publicURL = e.srv.URL
-	fx.hook = "/api/v1/webhooks/bezahl/" + dealerID
-	_, err = client.RegisterWebhook(ctx, e.srv.URL+fx.hook, fxWebhookSecret)
-	require.NoError(t, err)
+	fx.hook = api.BezahlWebhookPath(dealerID)
 	e.seedAuth(t)
 	return fx
 }
@@ -158,7 +135,7 @@ func (fx *effectsEnv) mailTo(t *testing.T, addr, subject string) inbox.Message {
 	t.Helper()
 	var found inbox.Message
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		for _, m := range fx.inbox.Messages() {
+		for _, m := range fx.Inbox.Messages() {
 			if slices.Equal(m.To, []string{addr}) && strings.HasPrefix(m.Subject, subject) {
 				found = m
 				return
@@ -222,7 +199,7 @@ func TestEffects(t *testing.T) {
 	welcome := fx.mailTo(t, cust.Email, "Ihre Anfrage zu VW Käfer Cabrio")
 	require.Contains(t, welcome.Text, "Guten Tag Jürgen Größe")
 	require.Contains(t, welcome.Text, fmt.Sprintf("Vorgang %d", n))
-	linkPrefix := fx.srv.URL + "/api/v1/dealers/" + dealerID + "/customer/link/"
+	linkPrefix := fx.srv.URL + "/shop/" + dealerID + "/link/"
 	require.Contains(t, welcome.Text, linkPrefix)
 	require.Contains(t, welcome.HTML, `<a href="`+linkPrefix, "the HTML part links the parking page")
 	fx.entry(t, n, "the welcome e-mail", messageEntry("anfrage_eingang", store.OutboxSent))
@@ -232,7 +209,7 @@ func TestEffects(t *testing.T) {
 	require.Equal(t, n, opened.Number)
 
 	// The offer: e-mail and SMS; the SMS provider refuses it for good once.
-	fx.sms.FailNext(1, http.StatusBadRequest)
+	fx.SMS.FailNext(1, http.StatusBadRequest)
 	fx.act(t, n, "activate", "fx-offer", api.ActivateBody{Phase: "angebot"})
 	fx.mailTo(t, cust.Email, "Ihr Angebot für VW Käfer Cabrio")
 	failedSMS := fx.entry(t, n, "the failed SMS", messageEntry("angebot_sms", store.OutboxFailed))
@@ -294,14 +271,14 @@ func TestEffects(t *testing.T) {
 	fx.act(t, n, "activate", "fx-payment", api.ActivateBody{Phase: "zahlung"})
 	created := fx.entry(t, n, "the payment order", func(h job.AuditEntry) bool { return h.Action == job.ActionPaymentOrder })
 	orderID, _ := created.After["order_id"].(string)
-	order, ok := fx.pay.Order(orderID)
+	order, ok := fx.Pay.Order(orderID)
 	require.True(t, ok, "the simulator has order %q", orderID)
 	require.EqualValues(t, 2_500_000, order.Price)
 	require.EqualValues(t, 2_500_000, order.Remaining)
 	require.Equal(t, bezahl.Key(dealerID, n, "zahlung"), order.Unique)
 	payMail := fx.mailTo(t, cust.Email, "Bezahlung Ihres Fahrzeugs VW Käfer Cabrio")
 	require.Contains(t, payMail.Text, order.Link)
-	require.Equal(t, fx.pay.URL+"/pay/"+orderID, order.Link)
+	require.Equal(t, fx.Pay.URL+"/pay/"+orderID, order.Link)
 	fx.entry(t, n, "the payment e-mail", messageEntry("zahlung_link", store.OutboxSent))
 	fx.testPayments(t, n, order)
 
@@ -329,7 +306,7 @@ func (fx *effectsEnv) testFailedMessages(t *testing.T, n int64) {
 	require.Equal(t, fx.customer.Phone, failed.Recipient)
 	require.Contains(t, failed.Reason, "simulated failure")
 	require.Equal(t, 1, failed.Attempts)
-	require.Empty(t, fx.sms.Sent())
+	require.Empty(t, fx.SMS.Sent())
 
 	requeue := request{method: http.MethodPost, path: "/messages/failed/requeue", key: "fx-requeue", body: api.RequeueBody{Key: failed.Key}}
 	res := decode[api.RequeueAnswer](t, fx.do(t, requeue), http.StatusOK)
@@ -342,14 +319,14 @@ func (fx *effectsEnv) testFailedMessages(t *testing.T, n int64) {
 	require.Equal(t, "angebot_sms", retried.After["template"])
 	require.Equal(t, store.OutboxSent, retried.After["status"])
 	require.Equal(t, job.Staff, retried.Actor.Side, "who asked for the retry")
-	sent := fx.sms.Sent()
+	sent := fx.SMS.Sent()
 	require.Len(t, sent, 1)
 	require.Equal(t, fx.customer.Phone, sent[0].To)
 	require.Contains(t, sent[0].Text, "Ihr Angebot für VW Käfer Cabrio liegt bereit: "+fx.srv.URL)
 	again := fx.do(t, requeue)
 	require.Equal(t, "true", again.Header.Get(api.HeaderIdempotentReplayed))
 	require.Equal(t, res, decode[api.RequeueAnswer](t, again, http.StatusOK))
-	require.Len(t, fx.sms.Sent(), 1, "a repeated requeue sends nothing")
+	require.Len(t, fx.SMS.Sent(), 1, "a repeated requeue sends nothing")
 	p := fx.do(t, request{method: http.MethodPost, path: "/messages/failed/requeue", key: "fx-requeue-2", body: api.RequeueBody{Key: failed.Key}}).problem(t)
 	require.Equal(t, http.StatusConflict, p.Status, "a sent message is not sent again")
 	p = fx.do(t, request{method: http.MethodPost, path: "/messages/failed/requeue", key: "fx-requeue-3",
@@ -484,15 +461,15 @@ func (fx *effectsEnv) testPayments(t *testing.T, n int64, order bezahl.Order) {
 	part := fx.entry(t, n, "the partial payment", paid(1_000_000))
 	require.Equal(t, 1_500_000.0, part.After["remaining_cents"])
 	require.Equal(t, 1_000_000.0, part.After["amount_cents"])
-	deliveries := fx.pay.Deliveries()
+	deliveries := fx.Pay.Deliveries()
 	require.Len(t, deliveries, 1)
 	require.Equal(t, http.StatusOK, deliveries[0].Status)
 	eventID := deliveries[0].EventID
 	require.Equal(t, eventID, part.After["key"])
 
 	// The provider delivers it again: recorded once, signaled once.
-	require.NoError(t, fx.pay.Redeliver(ctx, eventID))
-	require.Equal(t, http.StatusOK, fx.pay.Deliveries()[1].Status)
+	require.NoError(t, fx.Pay.Redeliver(ctx, eventID))
+	require.Equal(t, http.StatusOK, fx.Pay.Deliveries()[1].Status)
 
 	// A forged webhook changes nothing.
 	history, err := fx.store.Audit(ctx, dealerID, n)
@@ -509,21 +486,21 @@ func (fx *effectsEnv) testPayments(t *testing.T, n int64, order bezahl.Order) {
 	require.NoError(t, err)
 	require.EqualValues(t, 1_000_000, stillOpen.PaidCents, "the order's row is unchanged")
 	// An event of an order no job has, or of another dealer's webhook URL.
-	r = fx.webhook(t, bezahl.Event{ID: "evt_x", OrderID: "ord_unknown"}, fxWebhookSecret)
+	r = fx.webhook(t, bezahl.Event{ID: "evt_x", OrderID: "ord_unknown"}, simulators.WebhookSecret)
 	require.Equal(t, http.StatusNotFound, r.problem(t).Status)
 	r = fx.do(t, request{method: http.MethodPost, path: "/api/v1/webhooks/bezahl/other-dealer", as: anonymous(), body: string(body),
-		header: http.Header{bezahl.SignatureHeader: {bezahl.Sign(fxWebhookSecret, body)}}})
+		header: http.Header{bezahl.SignatureHeader: {bezahl.Sign(simulators.WebhookSecret, body)}}})
 	require.Equal(t, http.StatusNotFound, r.problem(t).Status)
 
 	// The rest through the simulator's API.
-	res, err = http.Post(fx.pay.URL+"/sim/orders/"+order.ID+"/pay", "application/json", strings.NewReader(`{"amount_cents":0}`))
+	res, err = http.Post(fx.Pay.URL+"/sim/orders/"+order.ID+"/pay", "application/json", strings.NewReader(`{"amount_cents":0}`))
 	require.NoError(t, err)
 	var rest bezahl.Event
 	require.NoError(t, json.NewDecoder(res.Body).Decode(&rest))
 	res.Body.Close()
 	full := fx.entry(t, n, "the full payment", paid(2_500_000))
 	require.Equal(t, 0.0, full.After["remaining_cents"])
-	again := decode[api.WebhookAnswer](t, fx.webhook(t, rest, fxWebhookSecret), http.StatusOK)
+	again := decode[api.WebhookAnswer](t, fx.webhook(t, rest, simulators.WebhookSecret), http.StatusOK)
 	require.Equal(t, api.WebhookAnswer{EventID: rest.ID, First: false, Signaled: false}, again)
 
 	after, err := fx.store.Audit(ctx, dealerID, n)

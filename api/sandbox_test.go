@@ -97,7 +97,7 @@ func TestSandbox(t *testing.T) {
 	sms := fx.entry(t, n, "the offer's SMS", messageEntry("angebot_sms", store.OutboxSuppressed))
 	require.Equal(t, messages.TestSMSReason, sms.After["reason"])
 
-	for _, m := range fx.inbox.Messages() {
+	for _, m := range fx.Inbox.Messages() {
 		if strings.HasPrefix(m.Subject, messages.TestSubjectPrefix) {
 			require.Equal(t, []string{ownerEmail}, m.To, "test e-mail %q", m.Subject)
 		} else {

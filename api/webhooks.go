@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -27,6 +28,12 @@ type WebhookAnswer struct {
 	EventID  string `json:"event_id"`
 	First    bool   `json:"first"`
 	Signaled bool   `json:"signaled"`
+}
+
+// BezahlWebhookPath is the path below the API's public URL where bezahl.de posts the
+// dealer's webhooks: the URL to register with bezahl.de is the public URL and it.
+func BezahlWebhookPath(dealer string) string {
+	return "/api/v1/webhooks/bezahl/" + url.PathEscape(dealer)
 }
 
 // webhookRoutes: the payment provider's callbacks. No login: the provider signs each

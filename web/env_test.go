@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,17 +24,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/jobmanager/jobmanager/api"
-	"github.com/jobmanager/jobmanager/auth"
 	"github.com/jobmanager/jobmanager/demo"
-	"github.com/jobmanager/jobmanager/deploy/bezahlsim"
 	"github.com/jobmanager/jobmanager/deploy/devstack"
-	"github.com/jobmanager/jobmanager/deploy/smssim"
-	"github.com/jobmanager/jobmanager/documents"
-	"github.com/jobmanager/jobmanager/mail"
-	"github.com/jobmanager/jobmanager/mail/inbox"
-	"github.com/jobmanager/jobmanager/messages"
-	"github.com/jobmanager/jobmanager/payments/bezahl"
-	"github.com/jobmanager/jobmanager/sms"
+	"github.com/jobmanager/jobmanager/deploy/simulators"
 	"github.com/jobmanager/jobmanager/store"
 	"github.com/jobmanager/jobmanager/store/pgtest"
 	"github.com/jobmanager/jobmanager/web"
@@ -50,14 +41,6 @@ func TestMain(m *testing.M) {
 	devstack.RunTests(m, func(srv *testsuite.DevServer) { devServer = srv })
 }
 
-// Settings of the env's simulators.
-const (
-	smsToken      = "web-sms-token"
-	bezahlToken   = "web-bezahl-token"
-	bezahlOrg     = "web-org"
-	webhookSecret = "web-webhook-secret-0123456789"
-)
-
 var envCount atomic.Int64
 
 // env is the whole system on loopback, as `make dev` runs it: the demo dealer on a
@@ -66,9 +49,8 @@ var envCount atomic.Int64
 type env struct {
 	URL   string
 	Store *store.Store
-	Inbox *inbox.Server
-	Pay   *bezahlsim.Server
-	SMS   *smssim.Server
+	// The simulators the side effects reach (Inbox, SMS, Pay).
+	*simulators.Simulators
 	queue string
 }
 
@@ -86,42 +68,29 @@ func newEnv(t *testing.T) *env {
 	require.NoError(t, err)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
-	e.Inbox, err = inbox.Start("127.0.0.1:0")
+	// The server's address is known before it serves: the parking links in messages and
+	// the webhook registered with the bezahl.de simulator point at it.
+	srv := httptest.NewUnstartedServer(nil)
+	e.URL = "http://" + srv.Listener.Addr().String()
+	sims, err := simulators.Start(ctx, simulators.Options{PublicURL: e.URL, WebhookDealer: demo.Dealer})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = e.Inbox.Close() })
-	e.SMS, err = smssim.Start("127.0.0.1:0", smsToken)
+	t.Cleanup(func() { require.NoError(t, sims.Close()) })
+	e.Simulators = sims
+	svc, err := sims.Settings.Build(e.Store, logger)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = e.SMS.Close() })
-	e.Pay, err = bezahlsim.Start("127.0.0.1:0", bezahlToken, bezahlOrg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = e.Pay.Close() })
-
-	sender, err := mail.NewSender(mail.Settings{Host: e.Inbox.Host(), Port: e.Inbox.Port(), TLS: mail.TLSNone, From: "vorgaenge@autohaus-demo.example"})
-	require.NoError(t, err)
-	payClient := &bezahl.Client{BaseURL: e.Pay.APIURL(), Token: bezahlToken, OrgID: bezahlOrg}
-	docs := &documents.Service{Store: e.Store}
-	msgs := &messages.Service{
-		Store: e.Store, Mail: messages.StaticMail{Sender: sender}, SMS: &sms.HTTPProvider{BaseURL: e.SMS.URL, Token: smsToken},
-		ParkingLink: func(ctx context.Context, dealer string, number int64, customerID string) (string, error) {
-			token, err := auth.NewJobLink(ctx, e.Store, dealer, number, customerID, time.Hour)
-			return e.URL + "/shop/" + url.PathEscape(dealer) + "/link/" + url.PathEscape(token), err
-		},
-	}
 	tc := devServer.Client()
-	w := workers.New(tc, workers.Deps{TaskQueue: e.queue, Store: e.Store, Logger: logger, Documents: docs, Messages: msgs,
-		Payments: &bezahl.Activities{Store: e.Store, Clients: bezahl.StaticClient{Client: payClient}}})
+	w := workers.New(tc, workers.Deps{TaskQueue: e.queue, Store: e.Store, Logger: logger, Documents: svc.Documents, Messages: svc.Messages,
+		Payments: svc.Payments})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 
 	handler := api.New(api.Deps{TaskQueue: e.queue, Store: e.Store, Temporal: tc, Logger: logger,
-		Documents: docs, Messages: msgs, BezahlWebhookSecret: webhookSecret})
+		Documents: svc.Documents, Messages: svc.Messages, BezahlWebhookSecret: sims.Settings.WebhookSecret})
 	require.NoError(t, web.Mount(handler, web.Options{CSRFKey: []byte("web-test-csrf-key-0123456789abcd"), Logger: logger,
-		Dev: web.DevLinks{Inbox: "http://inbox.invalid/", TemporalUI: "http://temporal-ui.invalid"}}))
-	srv := httptest.NewServer(handler)
+		Dev: web.DevLinks{Inbox: sims.InboxURL, TemporalUI: "http://temporal-ui.invalid"}}))
+	srv.Config.Handler = handler
+	srv.Start()
 	t.Cleanup(srv.Close)
-	e.URL = srv.URL
-	_, err = payClient.RegisterWebhook(ctx, e.URL+"/api/v1/webhooks/bezahl/"+demo.Dealer, webhookSecret)
-	require.NoError(t, err)
 	return e
 }
 
@@ -361,4 +330,18 @@ func (e *env) callbackJob(t *testing.T, name string) api.JobCreated {
 	var created api.JobCreated
 	visitor.do(t, http.MethodPost, "/public/callback", api.CallbackBody{Phone: "+49 30 555 0101", Name: name, VehicleID: id}, &created)
 	return created
+}
+
+// afterSwap does action, a change of a choice that makes htmx answer a form again (the
+// parking page's job form, the Bearbeitung form), and waits until htmx has put the new
+// form in place and settled, and ready (a selector of the new form) shows: a click
+// meant for the form must not land on the one being replaced.
+func afterSwap(t *testing.T, ctx context.Context, ready string, action chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	run(t, ctx,
+		chromedp.Evaluate[chromedp.Void](`window.__settled = false; document.body.addEventListener('htmx:afterSettle', () => { window.__settled = true }, {once: true})`),
+		action,
+		chromedp.Poll[chromedp.Void](`window.__settled === true`),
+		chromedp.WaitVisible(chromedp.CSS(ready)),
+	)
 }

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -64,24 +63,24 @@ func TestStaffConditionalField(t *testing.T) {
 	run(t, ctx, chromedp.SendKeys(chromedp.CSS(`#f-notiz_verkauf`), "Will am Samstag kommen"))
 
 	// Ja: the date appears, required; Nein: it goes again; Ja once more.
-	staffChanged(t, ctx, selectOption(`#f-probefahrt`, "ja"))
+	afterSwap(t, ctx, `#work-form`, selectOption(`#f-probefahrt`, "ja"))
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#f-probefahrt_termin`)))
 	require.Equal(t, "true", read(t, ctx, chromedp.AttributeValue(chromedp.CSS(`#f-probefahrt_termin`), "aria-required")).Value)
 	require.Equal(t, "ja", value(`#f-probefahrt`))
 	require.Equal(t, "Will am Samstag kommen", value(`#f-notiz_verkauf`))
 	screenshots(t, ctx, "job-conditional-field")
-	staffChanged(t, ctx, selectOption(`#f-probefahrt`, "nein"))
+	afterSwap(t, ctx, `#work-form`, selectOption(`#f-probefahrt`, "nein"))
 	require.False(t, present(`#f-probefahrt_termin`))
-	staffChanged(t, ctx, selectOption(`#f-probefahrt`, "ja"))
+	afterSwap(t, ctx, `#work-form`, selectOption(`#f-probefahrt`, "ja"))
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#f-probefahrt_termin`)))
 
 	// A ticked trade-in shows the old car's field, the date and its choice kept.
 	run(t, ctx, chromedp.SendKeys(chromedp.CSS(`#f-probefahrt_termin`), "Samstag 10 Uhr"))
-	staffChanged(t, ctx, chromedp.Click(chromedp.CSS(`#f-inzahlungnahme`)))
+	afterSwap(t, ctx, `#work-form`, chromedp.Click(chromedp.CSS(`#f-inzahlungnahme`)))
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#f-altfahrzeug`)))
 	require.Equal(t, "Samstag 10 Uhr", value(`#f-probefahrt_termin`))
 	require.True(t, read(t, ctx, chromedp.Evaluate[bool](`document.querySelector('#f-inzahlungnahme').checked`)))
-	staffChanged(t, ctx, chromedp.Click(chromedp.CSS(`#f-inzahlungnahme`)))
+	afterSwap(t, ctx, `#work-form`, chromedp.Click(chromedp.CSS(`#f-inzahlungnahme`)))
 	require.False(t, present(`#f-altfahrzeug`))
 	require.True(t, read(t, ctx, chromedp.Evaluate[bool](`window.__notReloaded === true`)), "the page was not reloaded")
 
@@ -108,16 +107,4 @@ func TestStaffConditionalField(t *testing.T) {
 	require.Equal(t, "ja", value(`#f-probefahrt`))
 	require.Equal(t, "Will am Samstag kommen", value(`#f-notiz_verkauf`))
 	screenshots(t, ctx, "job-conditional-field-saved")
-}
-
-// staffChanged does action (a change of a choice in the Bearbeitung form) and waits
-// until htmx has put the form answered again in place.
-func staffChanged(t *testing.T, ctx context.Context, action chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	run(t, ctx,
-		chromedp.Evaluate[chromedp.Void](`window.__settled = false; document.body.addEventListener('htmx:afterSettle', () => { window.__settled = true }, {once: true})`),
-		action,
-		chromedp.Poll[chromedp.Void](`window.__settled === true`),
-		chromedp.WaitVisible(chromedp.CSS(`#work-form`)),
-	)
 }

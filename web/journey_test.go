@@ -116,15 +116,10 @@ func (j *journey) parking(sel string) {
 }
 
 // changed runs a change of the job's form on the parking page and waits until htmx
-// has put the form back as the change makes it, settled and ready for the next one.
+// has put the form back as the change makes it.
 func (j *journey) changed(action chromedp.Action[chromedp.Void]) {
 	j.t.Helper()
-	run(j.t, j.cust,
-		chromedp.Evaluate[chromedp.Void](`window.__settled = false; document.body.addEventListener('htmx:afterSettle', () => { window.__settled = true }, {once: true})`),
-		action,
-		chromedp.Poll[chromedp.Void](`window.__settled === true`),
-		chromedp.WaitVisible(chromedp.CSS("#job-"+j.number+"-form")),
-	)
+	afterSwap(j.t, j.cust, "#job-"+j.number+"-form", action)
 }
 
 // pdf fetches a link of the page and checks it answers a PDF.

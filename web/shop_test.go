@@ -150,15 +150,17 @@ func TestShopSubmitAndLink(t *testing.T) {
 	// beside the select.
 	button := `article.job button[name=_button][value=angebot_annehmen]`
 	require.Equal(t, "Angebot annehmen", read(t, ctx, chromedp.Text(chromedp.CSS(button))))
-	run(t, ctx, chromedp.Click(chromedp.CSS(`#j`+number+`-f-ausstattung-0`)), chromedp.Click(chromedp.CSS(button)),
-		chromedp.WaitVisible(chromedp.CSS(`#err-lieferart`)))
+	form := "#job-" + number + "-form"
+	afterSwap(t, ctx, form, chromedp.Click(chromedp.CSS(`#j`+number+`-f-ausstattung-0`)))
+	run(t, ctx, chromedp.Click(chromedp.CSS(button)), chromedp.WaitVisible(chromedp.CSS(`#err-lieferart`)))
 	require.Equal(t, "true", read(t, ctx, chromedp.AttributeValue(chromedp.CSS(sel), "aria-invalid")).Value)
 	require.Equal(t, "err-lieferart", read(t, ctx, chromedp.AttributeValue(chromedp.CSS(sel), "aria-describedby")).Value)
 	// What the customer ticked stays ticked.
 	require.True(t, read(t, ctx, chromedp.AttributeValue(chromedp.CSS(`#j`+number+`-f-ausstattung-0`), "checked")).Exists)
 	screenshots(t, ctx, "shop-parking-error")
 
-	run(t, ctx, chromedp.SetValue(chromedp.CSS(sel), "abholung"), chromedp.Click(chromedp.CSS(button)),
+	afterSwap(t, ctx, form, selectOption(sel, "abholung"))
+	run(t, ctx, chromedp.Click(chromedp.CSS(button)),
 		chromedp.WaitVisible(chromedp.CSS(`.notice`)), chromedp.WaitVisible(chromedp.CSS(`article.job .after-submit`)))
 	card := read(t, ctx, chromedp.Text(chromedp.CSS(`article.job`)))
 	require.Contains(t, card, "Sie haben das Angebot angenommen")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/jobmanager/jobmanager/deploy/simulators"
 	"github.com/jobmanager/jobmanager/payloadcodec"
 	"github.com/jobmanager/jobmanager/secrets"
 )
@@ -110,7 +111,7 @@ func checkProduction(r role, s prodSettings) error {
 		if s.BezahlURL != "" && s.WebhookSecret == "" {
 			add("BEZAHL_WEBHOOK_SECRET is not set while BEZAHL_URL is: payment webhooks could not be verified")
 		}
-		if s.WebhookSecret == devWebhookSecret {
+		if s.WebhookSecret == simulators.WebhookSecret {
 			add("BEZAHL_WEBHOOK_SECRET is the development simulator's secret")
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/jobmanager/jobmanager/deploy/simulators"
 	"github.com/jobmanager/jobmanager/payloadcodec"
 )
 
@@ -74,7 +75,7 @@ func TestCheckProduction(t *testing.T) {
 		{"public url plain http for the worker", roleWorker, with(map[string]string{"PUBLIC_URL": "http://x.example"}), []string{"PUBLIC_URL"}},
 		{"bezahl without webhook secret", roleAPI, with(map[string]string{"BEZAHL_WEBHOOK_SECRET": ""}), []string{"BEZAHL_WEBHOOK_SECRET is not set"}},
 		{"no bezahl, no webhook secret needed", roleAPI, with(map[string]string{"BEZAHL_URL": "", "BEZAHL_WEBHOOK_SECRET": ""}), nil},
-		{"simulator webhook secret", roleAPI, with(map[string]string{"BEZAHL_WEBHOOK_SECRET": devWebhookSecret}), []string{"simulator's secret"}},
+		{"simulator webhook secret", roleAPI, with(map[string]string{"BEZAHL_WEBHOOK_SECRET": simulators.WebhookSecret}), []string{"simulator's secret"}},
 		{"everything at once, each named", roleAPI, map[string]string{envMode: modeProduction, "SECRETS_KEY": devSecrets,
 			"CSRF_KEY": devCSRF, "PUBLIC_URL": "http://localhost:8080", "BEZAHL_URL": "http://bezahlsim:8090/nxt/v1/"},
 			[]string{"SECRETS_KEY", "PAYLOAD_KEYS", "PUBLIC_URL", "CSRF_KEY", "SECURE_COOKIES", "BEZAHL_WEBHOOK_SECRET"}},

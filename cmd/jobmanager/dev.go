@@ -18,6 +18,7 @@ import (
 	"github.com/jobmanager/jobmanager/api"
 	"github.com/jobmanager/jobmanager/demo"
 	"github.com/jobmanager/jobmanager/deploy/devstack"
+	"github.com/jobmanager/jobmanager/deploy/simulators"
 	"github.com/jobmanager/jobmanager/mailbox"
 	"github.com/jobmanager/jobmanager/payloadcodec"
 	"github.com/jobmanager/jobmanager/store"
@@ -133,12 +134,12 @@ func runDev(ctx context.Context, args []string) error {
 	}
 
 	// Real side effects against stand-ins of the outside world on loopback.
-	sims, err := startDevEffects(ctx, *addr)
+	sims, err := simulators.Start(ctx, simulators.Options{PublicURL: "http://" + *addr, WebhookDealer: demo.Dealer})
 	if err != nil {
 		return err
 	}
-	defer sims.close()
-	fx, err := sims.settings.build(st, logger)
+	defer stopLogged(logger, "simulators", sims.Close)
+	fx, err := sims.Settings.Build(st, logger)
 	if err != nil {
 		return err
 	}
@@ -161,12 +162,12 @@ func runDev(ctx context.Context, args []string) error {
 		return telemetry.ServeOps(gctx, os.Getenv(envMetricsAddr), telemetry.OpsHandler(tel.MetricsHandler(), telemetry.DependencyChecks(st, c)...), logger)
 	})
 	g.Go(func() error {
-		return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, PublicURL: sims.settings.PublicURL,
-			Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: sims.settings.WebhookSecret,
-			Secrets: sims.settings.Secrets, Codec: codec, TemporalUIOrigins: uiOrigins, Telemetry: tel,
+		return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, PublicURL: sims.Settings.PublicURL,
+			Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: sims.Settings.WebhookSecret,
+			Secrets: sims.Settings.Secrets, Codec: codec, TemporalUIOrigins: uiOrigins, Telemetry: tel,
 			Pages: func(r *gin.Engine) error {
 				return web.Mount(r, web.Options{CSRFKey: devCSRFKey, Logger: logger,
-					Dev: web.DevLinks{Inbox: sims.inboxURL, TemporalUI: uiLink, Namespace: temporalCfg.Namespace}})
+					Dev: web.DevLinks{Inbox: sims.InboxURL, TemporalUI: uiLink, Namespace: temporalCfg.Namespace}})
 			}})
 	})
 	g.Go(func() error {
@@ -198,7 +199,7 @@ Jobmanager is running. Ctrl-C stops everything.
                (customers alike: .../customer/login with their own cookie jar; see README)
 
 `, *addr, demo.Dealer, uiURL, redact(dbURL), demo.Staff[0].Email, demo.Staff[1].Email, demo.Password, stock, customer.Name, customer.ID, customer.Email,
-				sims.inboxURL, sims.smsURL, sims.payURL, box.Addr(), codecURL)
+				sims.InboxURL, sims.SMS.URL, sims.Pay.URL, box.Addr(), codecURL)
 		}
 		return nil
 	})

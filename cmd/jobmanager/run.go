@@ -81,7 +81,7 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 		return err
 	}
 	defer closeAll()
-	fx, err := es.build(st, logger)
+	fx, err := es.Build(st, logger)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 		logger.Warn("PUBLIC_URL is not set: links in e-mails point to the listen address", "url", *publicURL)
 	}
 	es.PublicURL = *publicURL
-	fx, err := es.build(st, logger)
+	fx, err := es.Build(st, logger)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func runMailbox(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	fx, err := es.build(st, logger)
+	fx, err := es.Build(st, logger)
 	if err != nil {
 		return err
 	}

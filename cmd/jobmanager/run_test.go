@@ -19,6 +19,7 @@ import (
 	"github.com/jobmanager/jobmanager/demo"
 	"github.com/jobmanager/jobmanager/deploy/bezahlsim"
 	"github.com/jobmanager/jobmanager/deploy/devstack"
+	"github.com/jobmanager/jobmanager/deploy/simulators"
 	"github.com/jobmanager/jobmanager/payments/bezahl"
 	"github.com/jobmanager/jobmanager/store"
 	"github.com/jobmanager/jobmanager/store/pgtest"
@@ -243,15 +244,15 @@ func TestProductionRefusesDevSecrets(t *testing.T) {
 // it registers the demo dealer's webhook with the bezahl.de simulator once, however
 // often it runs.
 func TestSeedRegistersDemoWebhook(t *testing.T) {
-	sim, err := bezahlsim.Start("127.0.0.1:0", devBezahlToken, devBezahlOrg)
+	sim, err := bezahlsim.Start("127.0.0.1:0", simulators.BezahlToken, simulators.BezahlOrg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = sim.Close() })
 	cleanEnv(t)
 	t.Setenv("DATABASE_URL", pgtest.URL(t))
 	t.Setenv("BEZAHL_URL", sim.APIURL())
-	t.Setenv("BEZAHL_TOKEN", devBezahlToken)
-	t.Setenv("BEZAHL_ORG", devBezahlOrg)
-	t.Setenv("BEZAHL_WEBHOOK_SECRET", devWebhookSecret)
+	t.Setenv("BEZAHL_TOKEN", simulators.BezahlToken)
+	t.Setenv("BEZAHL_ORG", simulators.BezahlOrg)
+	t.Setenv("BEZAHL_WEBHOOK_SECRET", simulators.WebhookSecret)
 	t.Setenv(envSeedWebhookBase, "http://api:8080/")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -259,7 +260,7 @@ func TestSeedRegistersDemoWebhook(t *testing.T) {
 
 	require.NoError(t, runSeed(ctx, logger))
 	require.NoError(t, runSeed(ctx, logger))
-	c := &bezahl.Client{BaseURL: sim.APIURL(), Token: devBezahlToken, OrgID: devBezahlOrg}
+	c := &bezahl.Client{BaseURL: sim.APIURL(), Token: simulators.BezahlToken, OrgID: simulators.BezahlOrg}
 	hooks, err := c.Webhooks(ctx)
 	require.NoError(t, err)
 	require.Len(t, hooks, 1)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/jobmanager/jobmanager/api"
 	"github.com/jobmanager/jobmanager/demo"
 )
 
@@ -20,7 +21,7 @@ const envSeedWebhookBase = "SEED_BEZAHL_WEBHOOK_BASE"
 
 // demoWebhookURL is where bezahl.de posts the demo dealer's payment events.
 func demoWebhookURL(base string) string {
-	return strings.TrimRight(base, "/") + "/api/v1/webhooks/bezahl/" + url.PathEscape(demo.Dealer)
+	return strings.TrimRight(base, "/") + api.BezahlWebhookPath(demo.Dealer)
 }
 
 // registerDemoWebhook registers the demo dealer's webhook unless one with its URL is
