@@ -121,8 +121,10 @@ func (s *server) authRoutes(dealer *gin.RouterGroup) {
 	dealer.POST("/staff/logout", s.staffLogout)
 	dealer.GET("/staff/me", auth.RequireStaff(), s.staffMe)
 
+	// Every staff member sees their colleagues: whom to assign a job to, who did what in
+	// its history. Making staff users stays with owners and admins.
+	dealer.GET("/staff-users", auth.RequireStaff(), s.listStaffUsers)
 	admins := dealer.Group("", auth.RequireStaff(auth.RoleOwner, auth.RoleAdmin))
-	admins.GET("/staff-users", s.listStaffUsers)
 	admins.POST("/staff-users", s.idempotent, s.createStaffUser)
 	admins.GET("/api-tokens", s.listAPITokens)
 	admins.POST("/api-tokens", s.createAPIToken)

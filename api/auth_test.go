@@ -420,10 +420,11 @@ func (e *env) testRoles(t *testing.T) {
 			body: api.StaffUserBody{Email: email, Name: "Neu " + string(role), Role: role, Password: testPassword}})
 	}
 
-	// Sales work on jobs but manage neither staff nor tokens.
+	// Sales work on jobs and see their colleagues, but manage neither staff nor tokens.
 	require.Equal(t, http.StatusOK, e.do(t, request{method: http.MethodGet, path: "/jobs", as: sales}).Status)
+	colleagues := decode[api.StaffUserList](t, e.do(t, request{method: http.MethodGet, path: "/staff-users", as: sales}), http.StatusOK)
+	require.NotEmpty(t, colleagues.StaffUsers)
 	for _, r := range []request{
-		{method: http.MethodGet, path: "/staff-users"},
 		{method: http.MethodGet, path: "/api-tokens"},
 		{method: http.MethodPost, path: "/api-tokens", body: api.APITokenBody{Name: "Sales"}},
 	} {

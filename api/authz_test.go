@@ -589,7 +589,7 @@ func (m *authzEnv) rows() map[string]authzRow {
 		})},
 		d("POST", "/staff/logout"): {anyone(s204), post("/staff/logout", func(party) any { return nil })},
 		d("GET", "/staff/me"):      {staffOnly(s200), get("/staff/me")},
-		d("GET", "/staff-users"):   {adminOnly(s200), get("/staff-users")},
+		d("GET", "/staff-users"):   {staffOnly(s200), get("/staff-users")},
 		d("POST", "/staff-users"): {adminOnly(s201), post("/staff-users", func(p party) any {
 			return api.StaffUserBody{Email: "neu-" + suffix(p) + "@autohaus-test.de", Name: "Neu", Role: auth.RoleSales, Password: testPassword}
 		})},

@@ -230,9 +230,9 @@ func (s *site) loadTab(c *gin.Context, p *Page, d *jobDetail) error {
 	return nil
 }
 
-// loadStaffNames reads the dealer's staff for names; only owners and admins may list
-// them, so others see their own name, the read model's name of the job's salesperson
-// and the IDs of other colleagues.
+// loadStaffNames reads the dealer's staff for names (the assignment select, who did
+// what in the history); should the list fail, the page names at least the visitor and
+// the job's salesperson from the read model.
 func (s *site) loadStaffNames(c *gin.Context, p *Page, d *jobDetail) {
 	var list api.StaffUserList
 	if err := s.get(c, apiPath(c.Param("dealer"), "staff-users"), nil, &list); err == nil {
