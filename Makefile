@@ -18,7 +18,7 @@ STATICCHECK_VERSION := v0.8.2
 
 BENCH_ARGS ?=
 
-.PHONY: help tools dev test lint bench
+.PHONY: help tools dev test lint bench packages
 
 help:
 	@echo "make dev    run the whole stack locally (Temporal, PostgreSQL, API, worker)"
@@ -61,8 +61,13 @@ lint: tools
 	$(BIN)/workflowcheck -config .ci/workflowcheck.yaml ./workflows/...
 	$(BIN)/staticcheck ./...
 
-test: lint
+# On a fresh Debian machine (as root) the test packages come first: PostgreSQL, Chromium
+# for the page tests, docker-compose for the compose check; a warm machine skips apt.
+test: packages lint
 	$(GO) test -count=1 -timeout 25m ./...
+
+packages:
+	deploy/ensure-packages --ci
 
 bench: tools
 	$(GO) run ./bench $(BENCH_ARGS)
