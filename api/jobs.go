@@ -304,11 +304,8 @@ func parseJobFilter(q map[string][]string) (store.JobFilter, []job.FieldError) {
 	f.VehicleID = one("vehicle")
 	f.CustomerID = one("customer")
 	// Test jobs (the sandbox's) are left out unless asked for.
-	switch t := store.TestFilter(one("test")); t {
-	case store.TestExclude, store.TestInclude, store.TestOnly:
-		f.Test = t
-	default:
-		fields = append(fields, field("test", "unknown_test_filter", "test", string(t)))
+	if f.Test = store.TestFilter(one("test")); !f.Test.Valid() {
+		fields = append(fields, field("test", "unknown_test_filter", "test", string(f.Test)))
 	}
 	if l := one("limit"); l != "" {
 		n, err := strconv.Atoi(l)

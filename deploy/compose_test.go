@@ -193,7 +193,10 @@ func TestDockerfile(t *testing.T) {
 	require.Equal(t, "runtime", stages["api"])
 	require.Equal(t, "runtime", stages["worker"])
 	require.Equal(t, "api", order[len(order)-1], "a plain docker build gives the API image")
-	for _, line := range regexp.MustCompile(`(?m)^RUN .*go build.*$|^\s+CGO_ENABLED.*go build.*$`).FindAllString(text, -1) {
+	builds := regexp.MustCompile(`(?m)^RUN .*go build.*$|^\s+CGO_ENABLED.*go build.*$`).FindAllString(text, -1)
+	// Without a match the loop below would check nothing.
+	require.NotEmpty(t, builds, "no go build line found in the Dockerfile")
+	for _, line := range builds {
 		require.Contains(t, line, "CGO_ENABLED=0", "static binary: %s", line)
 	}
 	require.Contains(t, text, "./cmd/jobmanager")

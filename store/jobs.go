@@ -40,6 +40,11 @@ const (
 	TestOnly    TestFilter = "only"
 )
 
+// Valid reports whether ListJobs knows t.
+func (t TestFilter) Valid() bool {
+	return t == TestExclude || t == TestInclude || t == TestOnly
+}
+
 // ErrUnknownSort is returned (wrapped) by ListJobs for a sort it does not know.
 var ErrUnknownSort = errors.New("unknown sort")
 

@@ -67,9 +67,6 @@ type Telemetry struct {
 // OTEL_TRACES_SAMPLER) themselves. Call Shutdown before the process exits, so the last
 // spans are sent.
 func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
-	// The exporters read the OTEL_* environment themselves; Setup reads it only to
-	// decide whether to export.
-	getenv := os.Getenv
 	t := &Telemetry{registry: prometheus.NewRegistry(), log: opts.Logger}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
@@ -95,10 +92,10 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { t.log.Warn("telemetry", "error", err) }))
 
-	if !tracesWanted(getenv) {
+	if !tracesWanted() {
 		return t, nil
 	}
-	exp, err := traceExporter(ctx, getenv)
+	exp, err := traceExporter(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -118,17 +115,19 @@ func Setup(ctx context.Context, opts Options) (*Telemetry, error) {
 	return t, nil
 }
 
-func tracesWanted(getenv func(string) string) bool {
-	if strings.EqualFold(getenv("OTEL_TRACES_EXPORTER"), "none") || strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") {
+// tracesWanted reads the OTEL_* environment only to decide whether to export; the
+// exporters read the rest of it themselves.
+func tracesWanted() bool {
+	if strings.EqualFold(os.Getenv("OTEL_TRACES_EXPORTER"), "none") || strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") {
 		return false
 	}
-	return getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 }
 
-func traceExporter(ctx context.Context, getenv func(string) string) (sdktrace.SpanExporter, error) {
-	protocol := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+func traceExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	protocol := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
 	if protocol == "" {
-		protocol = getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+		protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
 	var (
 		exp sdktrace.SpanExporter
@@ -147,9 +146,6 @@ func traceExporter(ctx context.Context, getenv func(string) string) (sdktrace.Sp
 	}
 	return exp, nil
 }
-
-// Registry is the Prometheus registry /metrics serves; callers add their collectors.
-func (t *Telemetry) Registry() *prometheus.Registry { return t.registry }
 
 // MetricsHandler serves the registry in the Prometheus text format. A collector that
 // fails (the database is down during a scrape) leaves its metrics out rather than

@@ -309,12 +309,7 @@ func (s *site) adminSetActive(c *gin.Context) {
 }
 
 // withSaved adds the saved notice's flag to a page address.
-func withSaved(to string) string {
-	if strings.Contains(to, "?") {
-		return to + "&saved=1"
-	}
-	return to + "?saved=1"
-}
+func withSaved(to string) string { return withParam(to, "saved", "1") }
 
 // lines splits a text area into its non-empty trimmed lines.
 func lines(s string) []string {

@@ -386,7 +386,7 @@ func (s *site) adminSaveWorkflow(c *gin.Context) {
 		err = s.send(c, http.MethodPut, adminAPI(dealer, "workflows", key), api.AdminWorkflow{Workflow: wf}, nil)
 	}
 	for i := 0; err == nil && i < len(drafts); i++ {
-		err = s.call2(c, http.MethodPut, adminAPI(dealer, "phases", drafts[i].Key), api.AdminPhase{Phase: drafts[i]})
+		err = s.sendPart(c, http.MethodPut, adminAPI(dealer, "phases", drafts[i].Key), api.AdminPhase{Phase: drafts[i]})
 	}
 	if err == nil {
 		to := withSaved(adminPath(dealer, "workflows", key))
@@ -401,14 +401,10 @@ func (s *site) adminSaveWorkflow(c *gin.Context) {
 	})
 }
 
-// call2 sends one more state-changing request of a form that makes several; each gets
-// a key of its own derived from the form's, so a repeated form repeats each once.
-func (s *site) call2(c *gin.Context, method, path string, body any) error {
-	key := ""
-	if k := c.PostForm(formKeyField); k != "" {
-		key = k + ":" + path
-	}
-	_, err := s.call(c, apiRequest{Method: method, Path: path, Body: body, Key: key}, nil)
+// sendPart sends one more state-changing request of a form that makes several, under
+// a key of its own (partKey), so a repeated form repeats each once.
+func (s *site) sendPart(c *gin.Context, method, path string, body any) error {
+	_, err := s.call(c, apiRequest{Method: method, Path: path, Body: body, Key: partKey(c, path)}, nil)
 	return err
 }
 

@@ -156,6 +156,17 @@ func (s *site) send(c *gin.Context, method, path string, body, out any) error {
 	return err
 }
 
+// partKey is the idempotency key of one of several requests a form makes: the form's
+// key and part, which names the request, so a form sent twice makes each once. Empty
+// (a new key for each request) when the form has none.
+func partKey(c *gin.Context, part string) string {
+	k := c.PostForm(formKeyField)
+	if k == "" {
+		return ""
+	}
+	return k + "/" + part
+}
+
 // adoptCookies makes the cookies an API answer set (a new session, a cleared one) part
 // of the visitor's request, so later API calls of the same page go with them.
 func adoptCookies(c *gin.Context, setCookies []string) {

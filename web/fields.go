@@ -304,12 +304,8 @@ func (s *site) uploadField(c *gin.Context, side job.Side, dealer string, number 
 	}
 	// The form's key and the field name the upload, so a form sent twice stores the
 	// file once.
-	formKey := c.PostForm(formKeyField)
-	reqKey := ""
-	if formKey != "" {
-		reqKey = formKey + "/upload/" + key
-	}
-	_, err = s.call(c, apiRequest{Method: http.MethodPost, Path: path, Raw: &body, ContentType: mw.FormDataContentType(), Key: reqKey}, nil)
+	_, err = s.call(c, apiRequest{Method: http.MethodPost, Path: path, Raw: &body, ContentType: mw.FormDataContentType(),
+		Key: partKey(c, "upload/"+key)}, nil)
 	if ae, ok := asProblem(err); ok {
 		// The upload names its parts (file, field); the form names the field.
 		for i := range ae.Problem.Errors {

@@ -171,11 +171,14 @@ func catalogHas(p *Page, id string) bool { return p.T(id) != id }
 // loadTab reads what the open tab shows beside the job's detail.
 func (s *site) loadTab(c *gin.Context, p *Page, d *jobDetail) error {
 	dealer := c.Param("dealer")
-	s.loadStaffNames(c, p, d)
+	// Only these tabs name staff: the assignment and its select, who did what.
+	if d.Tab == tabBasis || d.Tab == tabWork || d.Tab == tabHistory {
+		s.loadStaffNames(c, p, d)
+	}
 	switch d.Tab {
 	case tabBasis, tabHistory:
 		if d.Tab == tabHistory {
-			d.Entries = s.historyEntries(c, p, d)
+			d.Entries = historyEntries(p, d)
 			return nil
 		}
 		if d.Job.VehicleID != "" {
@@ -252,22 +255,17 @@ func (s *site) loadStaffNames(c *gin.Context, p *Page, d *jobDetail) {
 }
 
 // historyEntries words the job's history, newest first.
-func (s *site) historyEntries(c *gin.Context, p *Page, d *jobDetail) []historyEntry {
+func historyEntries(p *Page, d *jobDetail) []historyEntry {
 	names := map[string]string{}
 	for _, u := range d.StaffUsers {
 		names[u.ID] = u.Name
 	}
 	files := map[string]api.JobFile{}
-	for _, f := range append(slices.Clone(d.Documents), d.Attachments...) {
+	for _, f := range d.AllFiles() {
 		files[f.ID] = f
 	}
-	var customerName string
-	if d.Job.CustomerID != "" {
-		var cu api.Customer
-		if err := s.get(c, apiPath(c.Param("dealer"), "customers", d.Job.CustomerID), nil, &cu); err == nil {
-			customerName = cu.Name
-		}
-	}
+	// The read model's row names the customer already: no customer request.
+	customerName := d.Job.CustomerName
 	history := d.JobDetail.History
 	out := make([]historyEntry, 0, len(history))
 	for i := len(history) - 1; i >= 0; i-- {
@@ -627,20 +625,19 @@ func (s *site) jobUpload(c *gin.Context) {
 // --- Bearbeitung ---
 
 func (s *site) jobSubmit(c *gin.Context) {
-	var d api.JobDetail
-	if err := s.get(c, s.jobAPI(c), nil, &d); err != nil {
+	// The staff view alone (the draft view without values), not the whole detail: the
+	// form's fields and phase are all a submit needs. A view the workflow cannot give
+	// is the API's 503.
+	var view job.View
+	if _, err := s.call(c, apiRequest{Method: http.MethodPost, Path: s.jobAPI(c, "view"), Body: api.ViewBody{}}, &view); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if d.View == nil {
-		s.fail(c, &apiError{Status: http.StatusServiceUnavailable})
-		return
-	}
-	values, err := s.submitValues(c, job.Staff, c.Param("dealer"), jobNumber(c), d.View.Fields)
+	values, err := s.submitValues(c, job.Staff, c.Param("dealer"), jobNumber(c), view.Fields)
 	if err == nil {
 		phase := c.PostForm("phase")
 		if phase == "" {
-			phase = d.View.Phase.Key
+			phase = view.Phase.Key
 		}
 		err = s.send(c, http.MethodPost, s.jobAPI(c, "submit"), api.SubmitBody{Phase: phase, Values: values}, nil)
 	}

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -311,4 +312,17 @@ func pagePath(area, dealer string, parts ...any) string {
 		p += "/" + fmt.Sprint(x)
 	}
 	return p
+}
+
+// withParam sets a query parameter of a local address, such as the notice the next
+// page shows; one the address has already is replaced, not repeated.
+func withParam(to, key, value string) string {
+	u, err := url.Parse(to)
+	if err != nil {
+		return to
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

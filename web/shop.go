@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -519,13 +518,4 @@ func (s *site) shopResetConfirm(c *gin.Context) {
 }
 
 // withDone adds the notice to show to a local path.
-func withDone(to, done string) string {
-	u, err := url.Parse(to)
-	if err != nil {
-		return to
-	}
-	q := u.Query()
-	q.Set("done", done)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func withDone(to, done string) string { return withParam(to, "done", done) }

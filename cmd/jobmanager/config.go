@@ -62,6 +62,10 @@ func prodSettingsFromEnv(getenv func(string) string) prodSettings {
 	}
 }
 
+// minWebhookSecretLen is the shortest webhook secret production accepts: enough that
+// nobody guesses it (openssl rand -base64 32 gives 44).
+const minWebhookSecretLen = 24
+
 // production tells whether the settings ask for production mode; a value other than
 // the two known ones is an error, so a typo ("prod") does not quietly mean development.
 func (s prodSettings) production() (bool, error) {
@@ -111,8 +115,12 @@ func checkProduction(r role, s prodSettings) error {
 		if s.BezahlURL != "" && s.WebhookSecret == "" {
 			add("BEZAHL_WEBHOOK_SECRET is not set while BEZAHL_URL is: payment webhooks could not be verified")
 		}
-		if s.WebhookSecret == simulators.WebhookSecret {
+		switch {
+		case s.WebhookSecret == simulators.WebhookSecret:
 			add("BEZAHL_WEBHOOK_SECRET is the development simulator's secret")
+		case s.WebhookSecret != "" && len(s.WebhookSecret) < minWebhookSecretLen:
+			// Also catches a placeholder left in (deploy/kubernetes/secret.yaml has one).
+			add("BEZAHL_WEBHOOK_SECRET is shorter than %d characters: a guessable secret would let anyone fake payments", minWebhookSecretLen)
 		}
 	}
 	if len(problems) > 0 {

@@ -31,7 +31,7 @@ func TestCheckProduction(t *testing.T) {
 	good := map[string]string{
 		envMode: modeProduction, "SECRETS_KEY": randomKey(t), "CSRF_KEY": randomKey(t),
 		"PAYLOAD_KEYS": "k2026:" + randomKey(t), "SECURE_COOKIES": "1", "PUBLIC_URL": "https://jobs.autohaus.example",
-		"BEZAHL_URL": "https://partnerapi.bezahl.de/nxt/v1/", "BEZAHL_WEBHOOK_SECRET": "a-long-random-secret",
+		"BEZAHL_URL": "https://partnerapi.bezahl.de/nxt/v1/", "BEZAHL_WEBHOOK_SECRET": "a-long-random-secret-of-32-chars",
 	}
 	with := func(changes map[string]string) map[string]string {
 		env := map[string]string{}
@@ -76,6 +76,7 @@ func TestCheckProduction(t *testing.T) {
 		{"bezahl without webhook secret", roleAPI, with(map[string]string{"BEZAHL_WEBHOOK_SECRET": ""}), []string{"BEZAHL_WEBHOOK_SECRET is not set"}},
 		{"no bezahl, no webhook secret needed", roleAPI, with(map[string]string{"BEZAHL_URL": "", "BEZAHL_WEBHOOK_SECRET": ""}), nil},
 		{"simulator webhook secret", roleAPI, with(map[string]string{"BEZAHL_WEBHOOK_SECRET": simulators.WebhookSecret}), []string{"simulator's secret"}},
+		{"placeholder webhook secret", roleAPI, with(map[string]string{"BEZAHL_WEBHOOK_SECRET": "REPLACE-ME"}), []string{"BEZAHL_WEBHOOK_SECRET is shorter"}},
 		{"everything at once, each named", roleAPI, map[string]string{envMode: modeProduction, "SECRETS_KEY": devSecrets,
 			"CSRF_KEY": devCSRF, "PUBLIC_URL": "http://localhost:8080", "BEZAHL_URL": "http://bezahlsim:8090/nxt/v1/"},
 			[]string{"SECRETS_KEY", "PAYLOAD_KEYS", "PUBLIC_URL", "CSRF_KEY", "SECURE_COOKIES", "BEZAHL_WEBHOOK_SECRET"}},

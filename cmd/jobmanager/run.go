@@ -117,7 +117,8 @@ func connect(ctx context.Context, logger *slog.Logger, tel *telemetry.Telemetry)
 
 // codecFromEnv is the payload codec of the Temporal client (PAYLOAD_KEYS), which the
 // API also serves to Temporal UI, and the UI's origins (TEMPORAL_UI_ORIGIN, comma-
-// separated) that may call it from a browser.
+// separated) that may call it from a browser. The origins go to the API as written:
+// its codec routes trim them and drop empty ones.
 func codecFromEnv() (*payloadcodec.Codec, []string, error) {
 	keys, err := payloadcodec.FromEnv()
 	if err != nil {
@@ -127,13 +128,7 @@ func codecFromEnv() (*payloadcodec.Codec, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var origins []string
-	for o := range strings.SplitSeq(os.Getenv("TEMPORAL_UI_ORIGIN"), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			origins = append(origins, o)
-		}
-	}
-	return codec, origins, nil
+	return codec, strings.Split(os.Getenv("TEMPORAL_UI_ORIGIN"), ","), nil
 }
 
 func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
