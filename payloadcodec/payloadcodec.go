@@ -258,6 +258,17 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 	return out, nil
 }
 
+// Converters are the data and failure converters over a codec of k: what every Temporal
+// client, worker and replayer of the project is given.
+func Converters(k Keys) (converter.DataConverter, converter.FailureConverter, error) {
+	codec, err := NewCodec(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	dc := DataConverter(codec)
+	return dc, FailureConverter(dc), nil
+}
+
 // DataConverter is the SDK's default data converter with the codec over it: what every
 // Temporal client, worker and replayer of the project uses.
 func DataConverter(c *Codec) converter.DataConverter {

@@ -53,13 +53,12 @@ func FromEnv() Config {
 // Dial connects to Temporal with the payload codec's data and failure converters; a
 // worker made from the client inherits them.
 func Dial(cfg Config, logger *slog.Logger) (client.Client, error) {
-	codec, err := payloadcodec.NewCodec(cfg.Keys)
+	dc, fc, err := payloadcodec.Converters(cfg.Keys)
 	if err != nil {
 		return nil, fmt.Errorf("dial temporal: %w", err)
 	}
-	dc := payloadcodec.DataConverter(codec)
 	opts := client.Options{HostPort: cfg.Address, Namespace: cfg.Namespace,
-		DataConverter: dc, FailureConverter: payloadcodec.FailureConverter(dc),
+		DataConverter: dc, FailureConverter: fc,
 		MetricsHandler: cfg.MetricsHandler, Interceptors: cfg.Interceptors}
 	if logger != nil {
 		opts.Logger = log.NewStructuredLogger(logger)

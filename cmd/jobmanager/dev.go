@@ -91,14 +91,15 @@ func runDev(ctx context.Context, args []string) error {
 	temporalCfg := temporalclient.FromEnv()
 	// Payloads are encrypted with the public development key unless PAYLOAD_KEYS says
 	// otherwise; Temporal UI shows them decoded through the API's codec endpoint.
-	codec, uiOrigins, err := codecFromEnv()
-	if err != nil {
-		return err
-	}
 	if temporalCfg.Keys, err = payloadcodec.FromEnv(); err != nil {
 		return err
 	}
+	codec, err := payloadcodec.NewCodec(temporalCfg.Keys)
+	if err != nil {
+		return err
+	}
 	codecURL := devCodecEndpoint(*addr)
+	uiOrigins := uiOriginsFromEnv()
 	uiURL, uiLink := "(remote Temporal: see its own UI)", ""
 	if os.Getenv("TEMPORAL_ADDRESS") == "" {
 		t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{DataDir: filepath.Join(dataDir, "temporal"), Logf: say,

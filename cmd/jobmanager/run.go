@@ -71,12 +71,16 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	keys, err := payloadKeysFromEnv(logger)
+	if err != nil {
+		return err
+	}
 	tel, stopTelemetry, err := startTelemetry(ctx, logger, "jobmanager-worker")
 	if err != nil {
 		return err
 	}
 	defer stopTelemetry()
-	st, c, closeAll, err := connect(ctx, logger, tel)
+	st, c, closeAll, err := connect(ctx, logger, tel, keys)
 	if err != nil {
 		return err
 	}
@@ -88,21 +92,16 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 	return runWorkerWithOps(ctx, tel, st, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments}, logger)
 }
 
-// connect opens the database and dials Temporal, as api and worker both need; the
-// client records SDK metrics and traces into tel when it is not nil.
-func connect(ctx context.Context, logger *slog.Logger, tel *telemetry.Telemetry) (*store.Store, client.Client, func(), error) {
+// connect opens the database and dials Temporal with the payload keys, as api, worker
+// and mailbox need; the client records SDK metrics and traces into tel when it is not
+// nil.
+func connect(ctx context.Context, logger *slog.Logger, tel *telemetry.Telemetry, keys payloadcodec.Keys) (*store.Store, client.Client, func(), error) {
 	st, err := openStore(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	cfg := temporalclient.FromEnv()
-	if cfg.Keys, err = payloadcodec.FromEnv(); err != nil {
-		st.Close()
-		return nil, nil, nil, err
-	}
-	if cfg.Keys.IsDev() {
-		logger.Warn("payloads are encrypted with the public development key: set " + payloadcodec.EnvKeys)
-	}
+	cfg.Keys = keys
 	if err := withTelemetry(&cfg, tel); err != nil {
 		st.Close()
 		return nil, nil, nil, err
@@ -115,21 +114,24 @@ func connect(ctx context.Context, logger *slog.Logger, tel *telemetry.Telemetry)
 	return st, c, func() { c.Close(); st.Close() }, nil
 }
 
-// codecFromEnv is the payload codec of the Temporal client (PAYLOAD_KEYS), which the
-// API also serves to Temporal UI, and the UI's origins (TEMPORAL_UI_ORIGIN, comma-
-// separated) that may call it from a browser. The origins go to the API as written:
-// its codec routes trim them and drop empty ones.
-func codecFromEnv() (*payloadcodec.Codec, []string, error) {
+// payloadKeysFromEnv reads the payload keys (PAYLOAD_KEYS) once per process: the
+// Temporal client encrypts with them, and the API serves a codec of the same keys to
+// Temporal UI.
+func payloadKeysFromEnv(logger *slog.Logger) (payloadcodec.Keys, error) {
 	keys, err := payloadcodec.FromEnv()
 	if err != nil {
-		return nil, nil, err
+		return payloadcodec.Keys{}, err
 	}
-	codec, err := payloadcodec.NewCodec(keys)
-	if err != nil {
-		return nil, nil, err
+	if keys.IsDev() {
+		logger.Warn("payloads are encrypted with the public development key: set " + payloadcodec.EnvKeys)
 	}
-	return codec, strings.Split(os.Getenv("TEMPORAL_UI_ORIGIN"), ","), nil
+	return keys, nil
 }
+
+// uiOriginsFromEnv are Temporal UI's origins (TEMPORAL_UI_ORIGIN, comma-separated) that
+// may call the codec endpoint from a browser; the API's codec routes trim them and drop
+// empty ones.
+func uiOriginsFromEnv() []string { return strings.Split(os.Getenv("TEMPORAL_UI_ORIGIN"), ",") }
 
 func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
@@ -154,7 +156,11 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	codec, uiOrigins, err := codecFromEnv()
+	keys, err := payloadKeysFromEnv(logger)
+	if err != nil {
+		return err
+	}
+	codec, err := payloadcodec.NewCodec(keys)
 	if err != nil {
 		return err
 	}
@@ -163,7 +169,7 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 		return err
 	}
 	defer stopTelemetry()
-	st, c, closeAll, err := connect(ctx, logger, tel)
+	st, c, closeAll, err := connect(ctx, logger, tel, keys)
 	if err != nil {
 		return err
 	}
@@ -185,7 +191,7 @@ func runAPI(ctx context.Context, logger *slog.Logger, args []string) error {
 		Store: st, Temporal: c, Logger: logger, UpdateTimeout: *timeout,
 		PublicURL: *publicURL, Auth: auth.Options{SecureCookies: *secureCookies},
 		Mailer: fx.Mailer, Documents: fx.Documents, Messages: fx.Messages, BezahlWebhookSecret: es.WebhookSecret,
-		Secrets: es.Secrets, Codec: codec, TemporalUIOrigins: uiOrigins, Telemetry: tel,
+		Secrets: es.Secrets, Codec: codec, TemporalUIOrigins: uiOriginsFromEnv(), Telemetry: tel,
 		Pages: func(r *gin.Engine) error {
 			return web.Mount(r, web.Options{CSRFKey: csrfKey, SecureCookies: *secureCookies, Logger: logger})
 		},
@@ -218,8 +224,12 @@ func runMailbox(ctx context.Context, logger *slog.Logger) error {
 	if err := refuseInProduction(roleMailbox); err != nil {
 		return err
 	}
+	keys, err := payloadKeysFromEnv(logger)
+	if err != nil {
+		return err
+	}
 	// The mailbox has no HTTP listener to serve metrics from.
-	st, c, closeAll, err := connect(ctx, logger, nil)
+	st, c, closeAll, err := connect(ctx, logger, nil, keys)
 	if err != nil {
 		return err
 	}

@@ -66,12 +66,7 @@ func StartTestTemporal(ctx context.Context) (*testsuite.DevServer, error) {
 // the payload codec with the development key, as temporalclient.Dial uses it by
 // default in `make dev`.
 func TestConverters() (converter.DataConverter, converter.FailureConverter, error) {
-	codec, err := payloadcodec.NewCodec(payloadcodec.Dev())
-	if err != nil {
-		return nil, nil, err
-	}
-	dc := payloadcodec.DataConverter(codec)
-	return dc, payloadcodec.FailureConverter(dc), nil
+	return payloadcodec.Converters(payloadcodec.Dev())
 }
 
 // SearchAttributeKeys returns job.SearchAttributes as Keyword keys, in the form
