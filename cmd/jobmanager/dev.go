@@ -22,7 +22,6 @@ import (
 	"github.com/jobmanager/jobmanager/mailbox"
 	"github.com/jobmanager/jobmanager/payloadcodec"
 	"github.com/jobmanager/jobmanager/store"
-	"github.com/jobmanager/jobmanager/telemetry"
 	"github.com/jobmanager/jobmanager/temporalclient"
 	"github.com/jobmanager/jobmanager/web"
 	"github.com/jobmanager/jobmanager/workers"
@@ -157,10 +156,9 @@ func runDev(ctx context.Context, args []string) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return workers.Run(gctx, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments})
-	})
-	g.Go(func() error {
-		return telemetry.ServeOps(gctx, os.Getenv(envMetricsAddr), telemetry.OpsHandler(tel.MetricsHandler(), telemetry.DependencyChecks(st, c)...), logger)
+		// The API's /metrics has the worker's metrics too (one process): the worker's
+		// own listener is off unless METRICS_ADDR asks for it.
+		return runWorkerWithOps(gctx, tel, st, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments}, logger, "")
 	})
 	g.Go(func() error {
 		return api.Run(gctx, *addr, api.Deps{Store: st, Temporal: c, Logger: logger, PublicURL: sims.Settings.PublicURL,

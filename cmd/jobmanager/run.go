@@ -89,7 +89,7 @@ func runWorker(ctx context.Context, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return runWorkerWithOps(ctx, tel, st, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments}, logger)
+	return runWorkerWithOps(ctx, tel, st, c, workers.Deps{Store: st, Logger: logger, Documents: fx.Documents, Messages: fx.Messages, Payments: fx.Payments}, logger, defaultWorkerMetricsAddr)
 }
 
 // connect opens the database and dials Temporal with the payload keys, as api, worker

@@ -62,9 +62,9 @@ func withTelemetry(cfg *temporalclient.Config, tel *telemetry.Telemetry) error {
 }
 
 // runWorkerWithOps runs the worker and its health and metrics listener (METRICS_ADDR,
-// default :9090; "off" serves none) until ctx is done or either fails.
-func runWorkerWithOps(ctx context.Context, tel *telemetry.Telemetry, st *store.Store, c client.Client, deps workers.Deps, logger *slog.Logger) error {
-	addr := envOr(envMetricsAddr, defaultWorkerMetricsAddr)
+// else defaultAddr; "off" or empty serves none) until ctx is done or either fails.
+func runWorkerWithOps(ctx context.Context, tel *telemetry.Telemetry, st *store.Store, c client.Client, deps workers.Deps, logger *slog.Logger, defaultAddr string) error {
+	addr := envOr(envMetricsAddr, defaultAddr)
 	if addr == "off" {
 		addr = ""
 	}
