@@ -168,7 +168,11 @@ func loadTemplates() (*templates, error) {
 		if name == "layout" || strings.HasPrefix(name, "partials/") {
 			return nil
 		}
-		t, err := template.Must(base.Clone()).ParseFS(templateFiles, p)
+		t, err := base.Clone()
+		if err != nil {
+			return fmt.Errorf("clone layout for %s: %w", p, err)
+		}
+		t, err = t.ParseFS(templateFiles, p)
 		if err != nil {
 			return fmt.Errorf("parse %s: %w", p, err)
 		}
